@@ -1,0 +1,1 @@
+"""DomU models (see the domUs issue)."""

@@ -1,0 +1,98 @@
+"""Forms for hosts; every field that reaches a host is checked by hosts.dom0.validate."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+
+from hosts.choices import Transport
+from hosts.dom0 import validate
+from hosts.dom0.errors import ValidationError as Dom0ValidationError
+from hosts.models import Host
+
+
+_QUEUE_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_HOST_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9.-]{0,63}")
+
+
+class HostForm(forms.ModelForm):
+    class Meta:
+        model = Host
+        fields = [
+            "name",
+            "address",
+            "transport",
+            "ssh_user",
+            "ssh_port",
+            "volumes_parent",
+            "iso_dir",
+            "config_dir",
+            "default_bridge",
+            "vnc_listen",
+            "queue",
+        ]
+        help_texts = {
+            "queue": "Leave empty for the central worker pool; set e.g. host.xen1 and start a "
+            "worker on the Dom0 with -Q host.xen1 to run this host's jobs there.",
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            css = "form-select form-select-sm" if isinstance(field.widget, forms.Select) else (
+                "form-control form-control-sm"
+            )
+            field.widget.attrs.setdefault("class", css)
+
+    def _check(self, name: str, func: Any, *args: Any) -> Any:
+        value = self.cleaned_data.get(name)
+        if value in (None, ""):
+            return value
+        try:
+            return func(value, *args)
+        except Dom0ValidationError as exc:
+            raise forms.ValidationError(exc.rule) from exc
+
+    def clean_name(self) -> str:
+        value = self.cleaned_data["name"]
+        if not _HOST_NAME_RE.fullmatch(value):
+            raise forms.ValidationError(
+                "Start with a letter; use letters, digits, '.' and '-' (at most 64)."
+            )
+        return value
+
+    def clean_volumes_parent(self) -> str:
+        return self._check("volumes_parent", validate.dataset_name, "volumes_parent")
+
+    def clean_iso_dir(self) -> str:
+        return self._check("iso_dir", validate.abs_path, "iso_dir", ["/"])
+
+    def clean_config_dir(self) -> str:
+        return self._check("config_dir", validate.abs_path, "config_dir", ["/"])
+
+    def clean_default_bridge(self) -> str:
+        return self._check("default_bridge", validate.bridge_name, "default_bridge")
+
+    def clean_vnc_listen(self) -> str:
+        return self._check("vnc_listen", validate.vnc_listen, "vnc_listen")
+
+    def clean_queue(self) -> str:
+        value = self.cleaned_data.get("queue", "")
+        if value and not _QUEUE_RE.fullmatch(value):
+            raise forms.ValidationError("Use letters, digits, '.', '_' and '-' only.")
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("transport") == Transport.SSH and not data.get("address"):
+            self.add_error("address", "An SSH host needs an address.")
+        if data.get("transport") == Transport.SIM:
+            self.add_error(
+                "transport",
+                "Simulated hosts are made with `manage.py sim_host` (or by make demo).",
+            )
+        return data
+
+

@@ -1,0 +1,149 @@
+"""What a job handler sees: its job, a transport to its host, and steps that record themselves."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from django.utils import timezone
+
+from hosts.choices import StepStatus
+from hosts.models import Job, JobStep
+
+if TYPE_CHECKING:
+    from hosts.dom0.transport import Result, Transport
+
+OUTPUT_TAIL = 8 * 1024
+DEFAULT_TIMEOUT = 120.0
+
+
+class JobCancelled(Exception):
+    """The user asked the job to stop; the runner marks it cancelled."""
+
+
+class StepFailed(Exception):
+    """A step failed with a message already written to the step; the job fails with it."""
+
+
+def tail(text: str, limit: int = OUTPUT_TAIL) -> str:
+    if len(text) <= limit:
+        return text
+    return "…" + text[-limit:]
+
+
+class JobContext:
+    """Run a job's steps and report its progress through the Job row."""
+
+    def __init__(self, job: Job, *, redelivered: bool = False) -> None:
+        self.job = job
+        self.redelivered = redelivered
+        self._transport: Transport | None = None
+        self._secrets: list[str] = []
+        self._seq = job.steps.count()
+
+    # --- reporting ------------------------------------------------------------------------------
+    def progress(self, percent: int | float, message: str = "") -> None:
+        percent = max(0, min(100, int(percent)))
+        Job.objects.filter(pk=self.job.pk).update(progress=percent, message=message[:300])
+        self.job.progress, self.job.message = percent, message[:300]
+
+    def secret(self, value: str) -> None:
+        """Never write `value` into a step's argv or output."""
+        if value:
+            self._secrets.append(value)
+
+    def redact(self, text: str) -> str:
+        for value in self._secrets:
+            text = text.replace(value, "********")
+        return text
+
+    def check_cancelled(self) -> None:
+        if Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
+            raise JobCancelled
+
+    @contextmanager
+    def step(self, label: str, argv: Sequence[str] | None = None) -> Iterator[JobStep]:
+        """Record a step; it is marked failed if the block raises."""
+        self._seq += 1
+        record = JobStep.objects.create(
+            job=self.job,
+            seq=self._seq,
+            label=label[:200],
+            argv=[self.redact(a) for a in argv] if argv is not None else None,
+        )
+        started = time.monotonic()
+        try:
+            yield record
+        except BaseException as exc:
+            record.status = StepStatus.FAILED
+            if not record.output and not isinstance(exc, StepFailed | JobCancelled):
+                record.output = self.redact(str(exc))
+            raise
+        else:
+            record.status = StepStatus.OK
+        finally:
+            if record.seconds is None:
+                record.seconds = round(time.monotonic() - started, 3)
+            record.save(update_fields=["status", "rc", "seconds", "output"])
+
+    def note(self, label: str, output: str = "") -> None:
+        """Record a step that ran no command (a decision, a skipped action)."""
+        with self.step(label) as record:
+            record.output = self.redact(output)
+
+    # --- host access ----------------------------------------------------------------------------
+    @property
+    def transport(self) -> Transport:
+        if self._transport is None:
+            from hosts.connect import transport_for
+
+            if self.job.host is None:
+                raise RuntimeError("this job has no host")
+            self._transport = transport_for(self.job.host)
+        return self._transport
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        label: str = "",
+        timeout: float = DEFAULT_TIMEOUT,
+        check: bool = True,
+        stdin: bytes | None = None,
+    ) -> Result:
+        """Run one command on the job's host as a recorded step.
+
+        With check=True a non-zero exit raises the typed error the parsers map it to (its message
+        becomes the job's error); with check=False the result is returned for the caller to judge.
+        """
+        from hosts.dom0.parsers import classify_error
+
+        self.check_cancelled()
+        with self.step(label or argv[0], argv) as record:
+            result = self.transport.run(list(argv), timeout=timeout, stdin=stdin)
+            record.rc = result.rc
+            record.seconds = round(result.seconds, 3)
+            record.output = self.redact(tail(_combine(result.stdout, result.stderr)))
+            if check and result.rc != 0:
+                raise classify_error(list(argv), result.rc, result.stdout, result.stderr)
+        return result
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+    def result(self, **values: Any) -> None:
+        self.job.result.update(values)
+        Job.objects.filter(pk=self.job.pk).update(result=self.job.result)
+
+    def now(self) -> Any:
+        return timezone.now()
+
+
+def _combine(stdout: str, stderr: str) -> str:
+    if stdout and stderr:
+        return f"{stdout.rstrip()}\n{stderr}"
+    return stdout or stderr

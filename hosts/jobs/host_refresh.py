@@ -1,0 +1,211 @@
+"""Refresh a host: `xl info` facts, `xl list`, and (on demand) the readiness checklist."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from hosts import readiness
+from hosts.choices import ACTIVE_JOB_STATUSES, HostStatus, TargetType
+from hosts.dom0 import commands, parsers
+from hosts.dom0.errors import Dom0Error, HostUnreachable, XenNotRunning
+from hosts.jobs.context import JobContext
+from hosts.jobs.enqueue import enqueue
+from hosts.jobs.registry import job_kind
+from hosts.models import Host, Job
+
+REFRESH = "host.refresh"
+POLL = "host.poll"  # the scheduled, lighter refresh (facts + xl list)
+
+
+def queue_refresh(host: Host, *, user: Any = None, full: bool = True) -> Job:
+    return enqueue(
+        REFRESH if full else POLL,
+        title=f"{'Refresh' if full else 'Poll'} {host.name}",
+        target_type=TargetType.HOST,
+        target_key=host.target_key,
+        target_label=host.name,
+        host=host,
+        user=user,
+    )
+
+
+def queue_refresh_all() -> int:
+    """Queue one poll per host (parallel, one task each); skip hosts with a refresh pending."""
+    busy = set(
+        Job.objects.filter(kind__in=[REFRESH, POLL], status__in=ACTIVE_JOB_STATUSES)
+        .values_list("host_id", flat=True)
+    )
+    count = 0
+    with transaction.atomic():
+        for host in Host.objects.exclude(pk__in=busy):
+            queue_refresh(host, full=False)
+            count += 1
+    return count
+
+
+@job_kind(REFRESH)
+def refresh(ctx: JobContext) -> str:
+    return _refresh(ctx, full=True)
+
+
+@job_kind(POLL)
+def poll(ctx: JobContext) -> str:
+    return _refresh(ctx, full=False)
+
+
+def _refresh(ctx: JobContext, *, full: bool) -> str:
+    host = ctx.job.host
+    assert host is not None
+    gathered = readiness.Gathered()
+    try:
+        ctx.progress(5, "Reading xl info")
+        facts = _facts(ctx, gathered)
+        ctx.progress(40 if full else 70, "Reading xl list")
+        _domains(ctx, facts, gathered)
+        if full:
+            ctx.progress(60, "Checking Dom0 readiness")
+            _gather_readiness(ctx, host, gathered)
+    except HostUnreachable as exc:
+        _save(host, status=HostStatus.UNREACHABLE, reason=str(exc))
+        raise
+    except XenNotRunning as exc:
+        gathered.xl_error = str(exc)
+        facts = {}
+        if full:
+            _gather_readiness(ctx, host, gathered)
+        _save(host, status=HostStatus.ERROR, reason=str(exc), facts=facts,
+              checklist=readiness.evaluate(gathered, bridge=host.default_bridge) if full else None)
+        raise
+    except Dom0Error as exc:
+        _save(host, status=HostStatus.ERROR, reason=str(exc))
+        raise
+    checklist = readiness.evaluate(gathered, bridge=host.default_bridge) if full else None
+    _save(host, status=HostStatus.OK, reason="", facts=facts, checklist=checklist)
+    ctx.progress(100, "Done")
+    summary = f"Xen {facts.get('xen_version', '?')}, {facts.get('free_memory_mib', '?')} MiB free"
+    if checklist is not None:
+        passed = sum(1 for item in checklist if item.status == readiness.PASS)
+        summary += f", readiness {passed}/{len(checklist)}"
+    return summary
+
+
+def _facts(ctx: JobContext, gathered: readiness.Gathered) -> dict[str, Any]:
+    result = ctx.run(commands.xl_info(), label="Read hypervisor facts", timeout=30)
+    info = parsers.parse_xl_info(result.stdout)
+    gathered.virt_caps = set(info.virt_caps)
+    return {
+        "hostname": info.host,
+        "release": info.release,
+        "xen_version": info.xen_version,
+        "nr_cpus": info.nr_cpus,
+        "total_memory_mib": info.total_memory_mib,
+        "free_memory_mib": info.free_memory_mib,
+        "virt_caps": sorted(info.virt_caps),
+        "xen_commandline": info.xen_commandline,
+        "hvm": info.hvm,
+        "hap": info.hap,
+        "iommu": info.iommu,
+    }
+
+
+def _domains(ctx: JobContext, facts: dict[str, Any], gathered: readiness.Gathered) -> None:
+    result = ctx.run(commands.xl_list(), label="List domains", timeout=30)
+    rows = parsers.parse_xl_list(result.stdout)
+    domains = [_row(row) for row in rows]
+    facts["domains"] = domains
+    dom0 = next((d for d in domains if d["domid"] == 0), None)
+    gathered.dom0_state = dom0["state_letters"] if dom0 else None
+    domus = [d for d in domains if d["domid"] != 0]
+    facts["domu_count"] = len(domus)
+    facts["domu_memory_mib"] = sum(d["mem_mib"] for d in domus)
+    facts["domu_vcpus"] = sum(d["vcpus"] for d in domus)
+    facts["dom0_memory_mib"] = dom0["mem_mib"] if dom0 else None
+    facts["dom0_vcpus"] = dom0["vcpus"] if dom0 else None
+    facts["dom0_cpu_seconds"] = dom0["cpu_seconds"] if dom0 else None
+    ctx.result(domains=len(domus))
+
+
+def _row(row: Any) -> dict[str, Any]:
+    data = asdict(row)
+    return {
+        "name": data["name"],
+        "domid": data["domid"],
+        "mem_mib": data["mem_mib"],
+        "vcpus": data["vcpus"],
+        "state": str(data["state"].value if hasattr(data["state"], "value") else data["state"]),
+        "state_letters": data["state_letters"],
+        "cpu_seconds": data["cpu_seconds"],
+    }
+
+
+def _gather_readiness(ctx: JobContext, host: Host, g: readiness.Gathered) -> None:
+    """Read (never change) what the checklist needs; a failed read leaves the item unknown."""
+    t = ctx.transport
+
+    def value(argv: list[str], label: str) -> str | None:
+        result = ctx.run(argv, label=label, timeout=20, check=False)
+        return result.stdout.strip() if result.rc == 0 else None
+
+    g.xen_pkgs_installed = (
+        ctx.run(commands.pkg_installed("xen-kernel", "xen-tools"), label="Xen packages",
+                timeout=20, check=False).rc == 0
+    )
+    g.max_user_wired = value(commands.sysctl_get("vm.max_user_wired"), "Wired memory limit")
+    if g.max_user_wired is None:
+        g.max_wired = value(commands.sysctl_get("vm.max_wired"), "Wired memory limit (old name)")
+    g.login_conf = _read(ctx, t, "/etc/login.conf")
+    g.ttys = _read(ctx, t, "/etc/ttys")
+    loader = ctx.run(commands.sysrc_get("xen_kernel", "xen_cmdline", file="/boot/loader.conf"),
+                     label="Xen boot settings", timeout=20, check=False)
+    if loader.rc == 0:
+        values = parsers.parse_sysrc(loader.stdout)
+        g.xen_kernel, g.xen_cmdline = (values + [None, None])[:2]
+    else:
+        g.errors["loader"] = loader.stderr.strip() or "xen_kernel/xen_cmdline not set"
+    with ctx.step("Check /var/log/xen") as record:
+        st = t.stat("/var/log/xen")
+        g.log_dir_exists = bool(st and st.is_dir)
+        record.output = "exists" if g.log_dir_exists else "missing"
+    commons = ctx.run(commands.sysrc_get("xencommons_enable"), label="xencommons enabled",
+                      timeout=20, check=False)
+    if commons.rc == 0:
+        g.xencommons_enable = commons.stdout.strip()
+    else:
+        g.errors["xencommons"] = commons.stderr.strip()
+    cloned = ctx.run(commands.sysrc_get("cloned_interfaces"), label="Cloned interfaces",
+                     timeout=20, check=False)
+    g.cloned_interfaces = cloned.stdout.strip() if cloned.rc == 0 else ""
+    g.bridge_exists = ctx.run(commands.ifconfig(host.default_bridge), label="Bridge",
+                              timeout=20, check=False).rc == 0
+
+
+def _read(ctx: JobContext, t: Any, path: str) -> str | None:
+    with ctx.step(f"Read {path}") as record:
+        try:
+            text = t.read_file(path).decode("utf-8", "replace")
+        except Dom0Error as exc:
+            record.output = str(exc)
+            return None
+        record.output = f"{len(text)} bytes"
+        return text
+
+
+def _save(
+    host: Host,
+    *,
+    status: str,
+    reason: str,
+    facts: dict[str, Any] | None = None,
+    checklist: list[readiness.Item] | None = None,
+) -> None:
+    values: dict[str, Any] = {"status": status, "status_reason": reason[:2000],
+                              "refreshed_at": timezone.now()}
+    if facts:
+        values["facts"] = facts
+    if checklist is not None:
+        values["readiness"] = readiness.as_dicts(checklist)
+    Host.objects.filter(pk=host.pk).update(**values)

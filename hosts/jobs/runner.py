@@ -1,0 +1,97 @@
+"""Run one job: claim it, take its target's lock, call its handler, write how it ended."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from django.db.models import F
+from django.utils import timezone
+
+from hosts.choices import JobStatus
+from hosts.dom0.errors import Dom0Error
+from hosts.jobs import locks
+from hosts.jobs.context import JobCancelled, JobContext, StepFailed
+from hosts.jobs.registry import get_handler
+from hosts.models import Job
+
+log = logging.getLogger(__name__)
+
+
+class LockBusy(Exception):
+    """Another job holds the target; the task retries later."""
+
+    def __init__(self, holder: int) -> None:
+        super().__init__(holder)
+        self.holder = holder
+
+
+def execute(job_id: int, *, redelivered: bool = False) -> str:
+    """Run job `job_id` to its end and return a one-line summary. Raises LockBusy to wait."""
+    job = Job.objects.select_related("host").filter(pk=job_id).first()
+    if job is None:
+        return f"job {job_id} is gone"
+    if not job.is_active:
+        return f"job {job_id} already {job.status}"
+    if job.cancel_requested:
+        _finish(job, JobStatus.CANCELLED, message="Cancelled before it started")
+        return "cancelled"
+
+    holder = locks.acquire(job.target_key, job.pk)
+    if holder is not None:
+        Job.objects.filter(pk=job.pk).update(
+            message=f"Waiting for job #{holder} on {job.target_label or job.target_key}"
+        )
+        raise LockBusy(holder)
+
+    try:
+        return _run_locked(job, redelivered)
+    finally:
+        locks.release(job.target_key, job.pk)
+
+
+def _run_locked(job: Job, redelivered: bool) -> str:
+    # Conditional claim: the attempt counter tells a redelivered job from a fresh one.
+    Job.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING,
+        attempt=F("attempt") + 1,
+        started_at=job.started_at or timezone.now(),
+        message="Started" if not redelivered else "Resumed after a worker was lost",
+    )
+    job.refresh_from_db()
+    ctx = JobContext(job, redelivered=redelivered or job.attempt > 1)
+    try:
+        summary = get_handler(job.kind)(ctx) or "Done"
+    except JobCancelled:
+        _finish(job, JobStatus.CANCELLED, message="Cancelled")
+        return "cancelled"
+    except (Dom0Error, StepFailed) as exc:
+        _finish(job, JobStatus.FAILED, error=str(exc), message="Failed")
+        return f"failed: {exc}"
+    except Exception as exc:  # a bug: keep the traceback where an admin can read it
+        log.exception("job %s crashed", job.pk)
+        _finish(
+            job,
+            JobStatus.FAILED,
+            error=f"Internal error: {exc.__class__.__name__}: {exc}\n\n{traceback.format_exc()}",
+            message="Failed",
+        )
+        return f"crashed: {exc}"
+    finally:
+        ctx.close()
+    _finish(job, JobStatus.SUCCEEDED, message=summary, progress=100)
+    return summary
+
+
+def _finish(
+    job: Job, status: str, *, message: str = "", error: str = "", progress: int | None = None
+) -> None:
+    values: dict[str, object] = {
+        "status": status,
+        "finished_at": timezone.now(),
+        "message": message[:300],
+        "error": error,
+    }
+    if progress is not None:
+        values["progress"] = progress
+    Job.objects.filter(pk=job.pk).update(**values)

@@ -1,0 +1,95 @@
+"""Jobs list, detail, the live progress partial, cancel, and the worker self-check."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from hosts import access
+from hosts.choices import JobStatus, TargetType
+from hosts.jobs import enqueue, request_cancel
+from hosts.models import Host
+
+
+def job_list(request: HttpRequest) -> HttpResponse:
+    jobs = access.jobs_for_user(request.user)
+    status = request.GET.get("status", "")
+    if status in JobStatus.values:
+        jobs = jobs.filter(status=status)
+    host_code = request.GET.get("host", "")
+    if host_code:
+        jobs = jobs.filter(host__code=host_code) if _is_uuid(host_code) else jobs.none()
+    target = request.GET.get("target", "").strip()
+    if target:
+        jobs = jobs.filter(target_label__icontains=target)
+    page = Paginator(jobs, 50).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "statuses": JobStatus.choices,
+        "status": status,
+        "hosts": Host.objects.only("code", "name"),
+        "host_code": host_code,
+        "target": target,
+        "any_active": any(job.is_active for job in page),
+        "is_admin": access.is_admin(request.user),
+    }
+    template = "jobs/_job_rows.html" if request.htmx else "jobs/list.html"
+    return render(request, template, context)
+
+
+def job_detail(request: HttpRequest, code: str) -> HttpResponse:
+    job = access.get_job_for_user(request.user, code)
+    return render(request, "jobs/detail.html", {"job": job, "steps": job.steps.all()})
+
+
+def job_progress(request: HttpRequest, code: str) -> HttpResponse:
+    """The partial the detail page polls; once the job has ended it carries no trigger."""
+    job = access.get_job_for_user(request.user, code)
+    context = {"job": job, "steps": job.steps.all()}
+    if job.is_active:
+        return render(request, "jobs/_progress.html", context)
+    response = render(request, "jobs/_progress.html", context)
+    # 286 also tells htmx to stop, should an older page still poll with `every`.
+    return HttpResponseStopPolling(response.content)
+
+
+@require_POST
+def job_cancel(request: HttpRequest, code: str) -> HttpResponse:
+    job = access.get_job_for_user(request.user, code)
+    if job.requested_by_id != request.user.pk:
+        access.require_admin(request.user)
+    if request_cancel(job):
+        messages.info(request, f"Asked job #{job.pk} to stop.")
+    else:
+        messages.warning(request, f"Job #{job.pk} has already ended.")
+    return redirect(job)
+
+
+@require_POST
+def system_check(request: HttpRequest) -> HttpResponse:
+    access.require_admin(request.user)
+    with transaction.atomic():
+        job = enqueue(
+            "system.check",
+            title="Check workers, database and Redis",
+            target_type=TargetType.SYSTEM,
+            target_key="system:check",
+            target_label="Panel",
+            user=request.user,
+        )
+    return redirect(job)
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,93 @@
+"""Session-wide real components: Redis on a free port and a Celery worker in a thread.
+
+No eager mode anywhere: a job created by a view is sent through Redis and run by the worker.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Sync Playwright keeps an event loop in the main thread; without this every ORM call after the
+# browser tests start raises SynchronousOnlyOperation (engineering-notes §7).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from collections.abc import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+
+from tests.support.services import RedisServer, start_redis  # noqa: E402
+
+WORKER_QUEUES = ["xenpanel", "host.test"]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # A file, not the in-memory DB: the worker threads and the live server share it, with WAL.
+    from django.conf import settings
+
+    path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = str(path)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = start_redis(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def _point_at_redis(redis_server: RedisServer) -> Iterator[str]:
+    from django.conf import settings
+
+    from xenpanel.celery import app
+
+    old = settings.REDIS_URL
+    settings.REDIS_URL = redis_server.url
+    app.conf.broker_url = redis_server.url
+    yield redis_server.url
+    settings.REDIS_URL = old
+
+
+@pytest.fixture(scope="session")
+def celery_worker(_point_at_redis: str, django_db_setup: None, django_db_blocker) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """A real worker (threads pool, concurrency 2) consuming the panel's queues."""
+    from celery.contrib.testing.worker import start_worker
+
+    from xenpanel.celery import app
+
+    with django_db_blocker.unblock():
+        with start_worker(
+            app,
+            pool="threads",
+            concurrency=2,
+            queues=WORKER_QUEUES,
+            perform_ping_check=False,
+            shutdown_timeout=20,
+        ) as worker:
+            yield worker
+
+
+@pytest.fixture
+def worker(celery_worker: object, transactional_db: None) -> object:
+    """Use in tests whose jobs a real worker must run (rows must be committed for it to see)."""
+    return celery_worker
+
+
+@pytest.fixture
+def admin_user(django_user_model):  # type: ignore[no-untyped-def]
+    return django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-123")
+
+
+@pytest.fixture
+def admin_client(client, admin_user):  # type: ignore[no-untyped-def]
+    client.force_login(admin_user)
+    return client
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "worker" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+

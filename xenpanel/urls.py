@@ -1,0 +1,22 @@
+"""URL map: auth, dashboard, and each app under its own prefix."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from xenpanel import views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("hosts/", include("hosts.urls")),
+    path("domains/", include("domains.urls")),
+    path("isos/", include("hosts.urls_isos")),
+    path("jobs/", include("hosts.urls_jobs")),
+    path("admin/", admin.site.urls),
+]
