@@ -1,0 +1,162 @@
+"""The transport interface: value types, protocols, and the path and argv helpers they share."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Protocol, Self, runtime_checkable
+
+from hosts.dom0 import errors
+
+#: Exit code reported for a command that was cancelled (as a shell reports death by SIGTERM).
+CANCELLED_RC = 128 + 15
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one command did: its argv, exit code, decoded output and wall time."""
+
+    argv: list[str]
+    rc: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0
+
+
+@dataclass(frozen=True)
+class FileStat:
+    size: int
+    mtime: float
+    is_dir: bool
+
+
+@dataclass(frozen=True)
+class TransportConfig:
+    """Plain data describing how to reach a host; built from the Host row by the caller."""
+
+    kind: str
+    address: str = ""
+    port: int = 22
+    user: str = "root"
+    key_path: str = ""
+    known_host_key: str = ""
+    tool_dir: str = ""
+    fs_root: str = ""
+    sim_dir: str = ""
+    connect_timeout: float = 10.0
+
+
+@runtime_checkable
+class RunningCommand(Protocol):
+    """A command started with `Transport.start`; poll it while doing other work."""
+
+    argv: list[str]
+
+    def poll(self) -> Result | None: ...
+
+    def wait(self, timeout: float | None = None) -> Result: ...
+
+    def cancel(self) -> Result: ...
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """Run argv commands on a host and move files to and from it."""
+
+    def run(self, argv: Sequence[str], *, timeout: float, stdin: bytes | None = None) -> Result: ...
+
+    def start(self, argv: Sequence[str], *, timeout: float) -> RunningCommand: ...
+
+    def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None: ...
+
+    def read_file(self, path: str) -> bytes: ...
+
+    def stat(self, path: str) -> FileStat | None: ...
+
+    def remove(self, path: str) -> None: ...
+
+    def makedirs(self, path: str) -> None: ...
+
+    def put_file(
+        self, local_path: str, remote_path: str, progress: ProgressCallback | None = None
+    ) -> None: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class ClosingMixin:
+    """Give a transport `with` support on top of its `close()`."""
+
+    def close(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def check_argv(argv: Sequence[str]) -> list[str]:
+    """Return argv as a list after refusing shapes no host command may have."""
+    if isinstance(argv, str | bytes):
+        # A lone string would be split into characters or, worse, read as a shell line.
+        raise errors.ValidationError("argv", "must be a list of strings, not one string", argv)
+    items = list(argv)
+    if not items:
+        raise errors.ValidationError("argv", "must not be empty", argv)
+    for item in items:
+        if not isinstance(item, str):
+            raise errors.ValidationError("argv", "every element must be a string", argv)
+        if "\x00" in item:
+            raise errors.ValidationError("argv", "must not contain NUL bytes", argv)
+    return items
+
+
+def with_tool_dir(argv: list[str], tool_dir: str) -> list[str]:
+    """Return argv with a bare program name resolved inside tool_dir (the simulator's shims)."""
+    if not tool_dir or "/" in argv[0]:
+        return argv
+    return [posixpath.join(tool_dir, argv[0]), *argv[1:]]
+
+
+def host_path(path: str, fs_root: str) -> str:
+    """Return where the host path lives for this transport (under fs_root when one is set)."""
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise errors.ValidationError("path", "must be an absolute path", path)
+    if "\x00" in path:
+        raise errors.ValidationError("path", "must not contain NUL bytes", path)
+    normal = posixpath.normpath(path)
+    # normpath keeps a leading "//"; collapse it so joining with fs_root stays inside the root.
+    normal = "/" + normal.lstrip("/")
+    if not fs_root:
+        return normal
+    return (fs_root.rstrip("/") + normal) if normal != "/" else fs_root
+
+
+def temp_sibling(path: str, token: str) -> str:
+    """Return a hidden temporary name in path's directory, so a rename onto path is atomic."""
+    head, tail = posixpath.split(path)
+    return posixpath.join(head, f".{tail}.xenpanel-{token}.tmp")

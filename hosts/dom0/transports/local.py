@@ -1,0 +1,225 @@
+"""LocalTransport: run commands with subprocess on this machine (a panel installed on the Dom0)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Sequence
+from typing import IO
+
+from hosts.dom0 import errors
+from hosts.dom0.transports.base import (
+    ClosingMixin,
+    FileStat,
+    ProgressCallback,
+    Result,
+    TransportConfig,
+    check_argv,
+    host_path,
+    with_tool_dir,
+)
+from hosts.dom0.transports.localfs import LocalFiles
+
+#: How long a cancelled command gets to exit after SIGTERM before its group is SIGKILLed.
+TERM_GRACE = 2.0
+#: After the command exits, how long to keep reading output a leftover child may still hold open.
+EOF_GRACE = 5.0
+
+
+def _decode(data: bytes | bytearray) -> str:
+    return bytes(data).decode("utf-8", errors="replace")
+
+
+def _shell_rc(returncode: int) -> int:
+    # Report death by signal N as 128+N, the way a remote shell over SSH would.
+    return 128 - returncode if returncode < 0 else returncode
+
+
+class LocalCommand:
+    """A subprocess in its own session, so a timeout or cancel can kill its whole group."""
+
+    def __init__(
+        self, argv: list[str], exec_argv: list[str], *, timeout: float, stdin: bytes | None
+    ) -> None:
+        self.argv = argv
+        self.timeout = timeout
+        self._started = time.monotonic()
+        self._deadline = self._started + timeout
+        self._out = bytearray()
+        self._err = bytearray()
+        self._threads: list[threading.Thread] = []
+        self._result: Result | None = None
+        try:
+            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+                exec_argv,
+                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                close_fds=True,
+            )
+        except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+            # Mirror what sh says and returns, so job code sees the same thing over SSH.
+            rc = 127 if not isinstance(exc, PermissionError) else 126
+            why = "not found" if rc == 127 else "Permission denied"
+            self._proc = None
+            self._result = Result(argv, rc, "", f"{exec_argv[0]}: {why}\n", 0.0)
+            return
+        self._pump(self._proc.stdout, self._out)
+        self._pump(self._proc.stderr, self._err)
+        if stdin is not None:
+            self._feed(stdin)
+
+    @property
+    def pid(self) -> int | None:
+        """The pid (and process group) of the command; None if it could not be started."""
+        return self._proc.pid if self._proc is not None else None
+
+    def _pump(self, stream: IO[bytes] | None, into: bytearray) -> None:
+        def read() -> None:
+            assert stream is not None
+            fd = stream.fileno()
+            while chunk := os.read(fd, 65536):
+                into.extend(chunk)
+
+        t = threading.Thread(target=read, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def _feed(self, data: bytes) -> None:
+        assert self._proc is not None and self._proc.stdin is not None
+        pipe = self._proc.stdin
+
+        def write() -> None:
+            try:
+                pipe.write(data)
+            except (BrokenPipeError, OSError):
+                pass  # the command did not read all its input; its exit code tells the story
+            finally:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+
+        t = threading.Thread(target=write, daemon=True)
+        t.start()
+
+    def poll(self) -> Result | None:
+        """Return the Result once the command has ended, else None (raise if past its deadline)."""
+        if self._result is not None or self._proc is None:
+            return self._result
+        if self._proc.poll() is None:
+            if time.monotonic() >= self._deadline:
+                self._timed_out()
+            return None
+        return self._finish()
+
+    def wait(self, timeout: float | None = None) -> Result:
+        """Block until the command ends; past the deadline (or `timeout`) kill it and raise."""
+        if self._result is not None or self._proc is None:
+            assert self._result is not None
+            return self._result
+        deadline = self._deadline
+        if timeout is not None:
+            deadline = min(deadline, time.monotonic() + timeout)
+        try:
+            self._proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self._timed_out()
+        return self._finish()
+
+    def cancel(self) -> Result:
+        """Stop the command: SIGTERM to its process group, SIGKILL after a grace period."""
+        if self._result is not None or self._proc is None:
+            assert self._result is not None
+            return self._result
+        if self._proc.poll() is None:
+            self._signal_group(signal.SIGTERM)
+            try:
+                self._proc.wait(TERM_GRACE)
+            except subprocess.TimeoutExpired:
+                self._signal_group(signal.SIGKILL)
+                self._proc.wait()
+        return self._finish()
+
+    def _signal_group(self, sig: int) -> None:
+        assert self._proc is not None
+        try:
+            os.killpg(self._proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def _timed_out(self) -> None:
+        assert self._proc is not None
+        self._signal_group(signal.SIGKILL)
+        self._proc.wait()
+        self._join(1.0)
+        raise errors.CommandTimeout(
+            f"{self.argv[0]} did not finish within {self.timeout:g} s and was killed",
+            argv=self.argv,
+            stderr=_decode(self._err),
+        )
+
+    def _join(self, limit: float) -> None:
+        # A daemon the command left behind may hold the pipes open; don't wait on it forever.
+        end = time.monotonic() + limit
+        for t in self._threads:
+            t.join(max(0.0, end - time.monotonic()))
+
+    def _finish(self) -> Result:
+        assert self._proc is not None
+        self._join(EOF_GRACE)
+        self._result = Result(
+            argv=self.argv,
+            rc=_shell_rc(self._proc.returncode),
+            stdout=_decode(self._out),
+            stderr=_decode(self._err),
+            seconds=time.monotonic() - self._started,
+        )
+        return self._result
+
+
+class LocalTransport(ClosingMixin):
+    """Run argv lists (never a shell) on this machine; file operations on the local filesystem."""
+
+    def __init__(self, cfg: TransportConfig | None = None) -> None:
+        self.cfg = cfg or TransportConfig(kind="local")
+        root = self.cfg.fs_root
+        self._files = LocalFiles(lambda path: host_path(path, root))
+
+    def start(
+        self, argv: Sequence[str], *, timeout: float, stdin: bytes | None = None
+    ) -> LocalCommand:
+        items = check_argv(argv)
+        return LocalCommand(
+            items, with_tool_dir(items, self.cfg.tool_dir), timeout=timeout, stdin=stdin
+        )
+
+    def run(self, argv: Sequence[str], *, timeout: float, stdin: bytes | None = None) -> Result:
+        return self.start(argv, timeout=timeout, stdin=stdin).wait()
+
+    def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
+        self._files.write_file(path, data, mode)
+
+    def read_file(self, path: str) -> bytes:
+        return self._files.read_file(path)
+
+    def stat(self, path: str) -> FileStat | None:
+        return self._files.stat(path)
+
+    def remove(self, path: str) -> None:
+        self._files.remove(path)
+
+    def makedirs(self, path: str) -> None:
+        self._files.makedirs(path)
+
+    def put_file(
+        self, local_path: str, remote_path: str, progress: ProgressCallback | None = None
+    ) -> None:
+        self._files.put_file(local_path, remote_path, progress)
+
+    def close(self) -> None:
+        """Nothing to release: each command owns its own process."""

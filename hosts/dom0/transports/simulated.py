@@ -1,0 +1,184 @@
+"""SimTransport: the simulated Dom0 (hosts.dom0.sim), called in process.
+
+Commands started with `start()` run in a thread. A thread cannot be killed, so `cancel()` and a
+timeout stop *waiting* for the simulated command and report it as cancelled / timed out; the
+simulated command itself still finishes in the background.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hosts.dom0 import errors
+from hosts.dom0.transports.base import (
+    CANCELLED_RC,
+    ClosingMixin,
+    FileStat,
+    ProgressCallback,
+    Result,
+    TransportConfig,
+    check_argv,
+    host_path,
+)
+from hosts.dom0.transports.localfs import LocalFiles
+
+if TYPE_CHECKING:
+    from hosts.dom0.sim import SimHost
+
+
+class SimCommand:
+    """One simulated command running in a daemon thread."""
+
+    def __init__(
+        self, sim: SimHost, argv: list[str], *, timeout: float, stdin: bytes | None, where: str
+    ) -> None:
+        self.argv = argv
+        self.timeout = timeout
+        self._started = time.monotonic()
+        self._deadline = self._started + timeout
+        self._where = where
+        self._outcome: Any = None
+        self._error: BaseException | None = None
+        self._result: Result | None = None
+        self._thread = threading.Thread(target=self._run, args=(sim, stdin), daemon=True)
+        self._thread.start()
+
+    def _run(self, sim: SimHost, stdin: bytes | None) -> None:
+        try:
+            self._outcome = sim.run(self.argv, stdin=stdin, timeout=self.timeout)
+        except BaseException as exc:  # handed to the caller's thread in _finish
+            self._error = exc
+
+    def poll(self) -> Result | None:
+        """Return the Result once the command has ended, else None (raise if past its deadline)."""
+        if self._result is not None:
+            return self._result
+        if self._thread.is_alive():
+            if time.monotonic() >= self._deadline:
+                self._timed_out()
+            return None
+        return self._finish()
+
+    def wait(self, timeout: float | None = None) -> Result:
+        """Block until the command ends; past the deadline (or `timeout`) raise CommandTimeout."""
+        if self._result is not None:
+            return self._result
+        deadline = self._deadline
+        if timeout is not None:
+            deadline = min(deadline, time.monotonic() + timeout)
+        self._thread.join(max(0.0, deadline - time.monotonic()))
+        if self._thread.is_alive():
+            self._timed_out()
+        return self._finish()
+
+    def cancel(self) -> Result:
+        """Stop waiting for the command and report it as cancelled (rc 143, like SIGTERM)."""
+        if self._result is None:
+            if self._thread.is_alive():
+                self._result = Result(
+                    self.argv, CANCELLED_RC, "", "", time.monotonic() - self._started
+                )
+            else:
+                self._finish()
+        assert self._result is not None
+        return self._result
+
+    def _timed_out(self) -> None:
+        raise errors.CommandTimeout(
+            f"{self.argv[0]} did not finish within {self.timeout:g} s", argv=self.argv
+        )
+
+    def _finish(self) -> Result:
+        from hosts.dom0.sim.result import SimUnreachable
+
+        if isinstance(self._error, SimUnreachable):
+            raise errors.HostUnreachable(f"{self._where} does not answer: {self._error}")
+        if isinstance(self._error, TimeoutError):
+            self._timed_out()
+        if self._error is not None:
+            raise self._error
+        out = self._outcome
+        self._result = Result(
+            argv=self.argv,
+            rc=int(out.rc),
+            stdout=_text(out.stdout),
+            stderr=_text(out.stderr),
+            seconds=time.monotonic() - self._started,
+        )
+        return self._result
+
+
+def _text(value: str | bytes) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value
+
+
+class SimTransport(ClosingMixin):
+    """Talk to a simulated host whose state lives in `cfg.sim_dir`."""
+
+    def __init__(self, cfg: TransportConfig) -> None:
+        if not cfg.sim_dir:
+            raise errors.ValidationError("sim_dir", "is required for a simulated host")
+        self.cfg = cfg
+        self._sim: SimHost | None = None
+        self._files = LocalFiles(self._resolve)
+
+    @property
+    def sim(self) -> SimHost:
+        if self._sim is None:
+            from hosts.dom0.sim import SimHost
+
+            try:
+                self._sim = SimHost(Path(self.cfg.sim_dir))
+            except FileNotFoundError as exc:
+                raise errors.HostUnreachable(
+                    f"no simulated host in {self.cfg.sim_dir}", hint="seed it first"
+                ) from exc
+        return self._sim
+
+    def _resolve(self, path: str) -> str:
+        from hosts.dom0.sim.result import SimUnreachable
+
+        try:
+            return str(self.sim.path(host_path(path, "")))
+        except SimUnreachable as exc:
+            raise errors.HostUnreachable(f"simulated host does not answer: {exc}") from exc
+        except ValueError as exc:
+            raise errors.ValidationError("path", str(exc), path) from exc
+
+    def start(
+        self, argv: Sequence[str], *, timeout: float, stdin: bytes | None = None
+    ) -> SimCommand:
+        where = f"simulated host {self.cfg.sim_dir}"
+        return SimCommand(self.sim, check_argv(argv), timeout=timeout, stdin=stdin, where=where)
+
+    def run(self, argv: Sequence[str], *, timeout: float, stdin: bytes | None = None) -> Result:
+        return self.start(argv, timeout=timeout, stdin=stdin).wait()
+
+    def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
+        self._files.write_file(path, data, mode)
+
+    def read_file(self, path: str) -> bytes:
+        return self._files.read_file(path)
+
+    def stat(self, path: str) -> FileStat | None:
+        return self._files.stat(path)
+
+    def remove(self, path: str) -> None:
+        self._files.remove(path)
+
+    def makedirs(self, path: str) -> None:
+        self._files.makedirs(path)
+
+    def put_file(
+        self, local_path: str, remote_path: str, progress: ProgressCallback | None = None
+    ) -> None:
+        self._files.put_file(local_path, remote_path, progress)
+
+    def close(self) -> None:
+        """Nothing to release: the simulator keeps its state on disk."""

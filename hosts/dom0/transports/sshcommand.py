@@ -1,0 +1,199 @@
+"""A command running over SSH, and how it is stopped.
+
+How a remote command is stopped (timeout or cancel): every command is sent as
+
+    printf 'xenpanel-pid:%s\\n' "$$" >&2; exec <shlex.join(argv)>
+
+so the remote shell reports its pid on stderr (that line is removed from the Result) and then
+becomes the command. sshd runs each session's shell in a new session (setsid), so that pid is also
+a process-group id. To stop the command we run `kill -s TERM -- -<pid>` (the whole group, so
+children go too) on a second channel of the same connection, then `kill -s KILL` after a grace
+period, and close the channel. Closing the channel alone would not stop a command that does not
+write: without a pty, sshd does not signal the process when the channel goes away.
+
+The remote account's login shell must be a POSIX sh (FreeBSD's root default since 14.0 is sh).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import select
+import shlex
+import time
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import paramiko
+
+from hosts.dom0 import errors
+from hosts.dom0.transports.base import CANCELLED_RC, Result
+
+#: How long a cancelled command gets after SIGTERM before SIGKILL.
+TERM_GRACE = 2.0
+#: After the exit status arrives, how long to wait for the rest of the output (EOF).
+EOF_GRACE = 5.0
+
+_PID_LINE = re.compile(rb"xenpanel-pid:(\d+)\n")
+_PID_PREFIX = "printf 'xenpanel-pid:%s\\n' \"$$\" >&2; exec "
+
+
+def remote_command(argv: Sequence[str]) -> str:
+    """Return the line sent to the remote shell: pid report, then every argv element quoted."""
+    return _PID_PREFIX + shlex.join(argv)
+
+
+def _decode(data: bytes | bytearray) -> str:
+    return bytes(data).decode("utf-8", errors="replace")
+
+
+class CommandOwner(Protocol):
+    """What a command needs from the transport that started it."""
+
+    def connection(self) -> paramiko.Transport: ...
+
+    def ssh_errors(self) -> contextlib.AbstractContextManager[None]: ...
+
+    def signal_remote(self, pid: int, signal_name: str) -> None: ...
+
+    @property
+    def channel_timeout(self) -> float: ...
+
+
+class SSHCommand:
+    """A command running on one channel of the transport's SSH connection."""
+
+    def __init__(
+        self,
+        owner: CommandOwner,
+        argv: list[str],
+        exec_argv: list[str],
+        *,
+        timeout: float,
+        stdin: bytes | None,
+    ) -> None:
+        self.argv = argv
+        self.timeout = timeout
+        self._owner = owner
+        self._started = time.monotonic()
+        self._deadline = self._started + timeout
+        self._out = bytearray()
+        self._err = bytearray()
+        self._pid: int | None = None
+        self._result: Result | None = None
+        self._cancelled = False
+        with owner.ssh_errors():
+            self._chan = owner.connection().open_session(timeout=owner.channel_timeout)
+            self._chan.exec_command(remote_command(exec_argv))
+            if stdin:
+                self._send_input(stdin)
+            self._chan.shutdown_write()
+
+    def _send_input(self, data: bytes) -> None:
+        # A command that does not read its input would block sendall forever once the
+        # window fills; bound it by the command's own deadline.
+        self._chan.settimeout(max(0.01, self._deadline - time.monotonic()))
+        try:
+            self._chan.sendall(data)
+        except TimeoutError:
+            self._timed_out()
+        finally:
+            self._chan.settimeout(None)
+
+    @property
+    def remote_pid(self) -> int | None:
+        """The remote pid (and process group) of the command, once it has reported it."""
+        self._drain()
+        return self._pid
+
+    def poll(self) -> Result | None:
+        """Return the Result once the command has ended, else None (raise if past its deadline)."""
+        if self._result is not None:
+            return self._result
+        self._drain()
+        if self._chan.exit_status_ready():
+            return self._finish()
+        if time.monotonic() >= self._deadline:
+            self._timed_out()
+        return None
+
+    def wait(self, timeout: float | None = None) -> Result:
+        """Block until the command ends; past the deadline (or `timeout`) kill it and raise."""
+        if self._result is not None:
+            return self._result
+        deadline = self._deadline
+        if timeout is not None:
+            deadline = min(deadline, time.monotonic() + timeout)
+        if not self._wait_until(deadline, self._chan.exit_status_ready):
+            self._timed_out()
+        return self._finish()
+
+    def cancel(self) -> Result:
+        """Stop the command: TERM to its remote process group, KILL after a grace period."""
+        if self._result is not None:
+            return self._result
+        self._drain()
+        if not self._chan.exit_status_ready():
+            self._cancelled = True
+            self._kill("TERM")
+            if not self._wait_until(time.monotonic() + TERM_GRACE, self._chan.exit_status_ready):
+                self._kill("KILL")
+                self._wait_until(time.monotonic() + TERM_GRACE, self._chan.exit_status_ready)
+        return self._finish()
+
+    def _wait_until(self, deadline: float, done: Callable[[], object]) -> bool:
+        while True:
+            self._drain()
+            if done():
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            # The channel's fd wakes us on data or close; the exit status alone does not, so
+            # wake up regularly to look for it.
+            select.select([self._chan], [], [], min(remaining, 0.1))
+
+    def _drain(self) -> None:
+        chan = self._chan
+        while chan.recv_ready():
+            self._out.extend(chan.recv(65536))
+        while chan.recv_stderr_ready():
+            self._err.extend(chan.recv_stderr(65536))
+        if self._pid is None:
+            match = _PID_LINE.search(self._err)
+            if match:
+                self._pid = int(match.group(1))
+                del self._err[match.start() : match.end()]
+
+    def _kill(self, signal_name: str) -> None:
+        self._drain()
+        if self._pid is None:
+            return  # the shell never started the command; closing the channel is enough
+        self._owner.signal_remote(self._pid, signal_name)
+
+    def _timed_out(self) -> None:
+        self._kill("KILL")
+        self._chan.close()
+        raise errors.CommandTimeout(
+            f"{self.argv[0]} did not finish within {self.timeout:g} s and was killed",
+            argv=self.argv,
+            stderr=_decode(self._err),
+        )
+
+    def _finish(self) -> Result:
+        eof_by = min(self._deadline, time.monotonic() + EOF_GRACE)
+        self._wait_until(eof_by, lambda: self._chan.eof_received or self._chan.closed)
+        self._drain()
+        status = self._chan.recv_exit_status() if self._chan.exit_status_ready() else -1
+        if status < 0:
+            # paramiko records no exit status for a command killed by a signal ("exit-signal").
+            status = CANCELLED_RC if self._cancelled else 255
+        self._chan.close()
+        self._result = Result(
+            argv=self.argv,
+            rc=status,
+            stdout=_decode(self._out),
+            stderr=_decode(self._err),
+            seconds=time.monotonic() - self._started,
+        )
+        return self._result
