@@ -12,7 +12,6 @@ from hosts.dom0 import validate
 from hosts.dom0.errors import ValidationError as Dom0ValidationError
 from hosts.models import Host
 
-
 _QUEUE_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _HOST_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9.-]{0,63}")
 
@@ -41,8 +40,10 @@ class HostForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
-            css = "form-select form-select-sm" if isinstance(field.widget, forms.Select) else (
-                "form-control form-control-sm"
+            css = (
+                "form-select form-select-sm"
+                if isinstance(field.widget, forms.Select)
+                else ("form-control form-control-sm")
             )
             field.widget.attrs.setdefault("class", css)
 
@@ -94,5 +95,3 @@ class HostForm(forms.ModelForm):
                 "Simulated hosts are made with `manage.py sim_host` (or by make demo).",
             )
         return data
-
-

@@ -85,8 +85,10 @@ def _hardware(g: Gathered) -> Item:
     if g.virt_caps is None:
         return Item("hvm", title, UNKNOWN, "xl info did not answer.", "")
     missing = [cap for cap in ("hvm", "hap") if cap not in g.virt_caps]
-    iommu = "IOMMU on (PCI passthrough possible)" if "hvm_directio" in g.virt_caps else (
-        "IOMMU off: no PCI passthrough"
+    iommu = (
+        "IOMMU on (PCI passthrough possible)"
+        if "hvm_directio" in g.virt_caps
+        else ("IOMMU off: no PCI passthrough")
     )
     if missing:
         return Item(
@@ -170,11 +172,16 @@ def _loader(g: Gathered) -> Item:
     )
     fix = (
         'sysrc -f /boot/loader.conf xen_kernel="/boot/xen" '
-        f"&& sysrc -f /boot/loader.conf xen_cmdline=\"{cmdline}\""
+        f'&& sysrc -f /boot/loader.conf xen_cmdline="{cmdline}"'
     )
     if g.xen_kernel is None and g.xen_cmdline is None:
-        return Item("loader", title, UNKNOWN if g.errors.get("loader") is None else FAIL,
-                    g.errors.get("loader", "sysrc did not answer."), fix)
+        return Item(
+            "loader",
+            title,
+            UNKNOWN if g.errors.get("loader") is None else FAIL,
+            g.errors.get("loader", "sysrc did not answer."),
+            fix,
+        )
     problems = []
     if not g.xen_kernel:
         problems.append("xen_kernel is not set")
@@ -227,8 +234,13 @@ def _bridge(g: Gathered, bridge: str) -> Item:
     if g.bridge_exists and configured:
         return Item("bridge", title, PASS, f"{bridge} exists and is in cloned_interfaces.")
     if g.bridge_exists:
-        return Item("bridge", title, FAIL, f"{bridge} exists but is not in cloned_interfaces: "
-                    "it will be gone after a reboot.", fix)
+        return Item(
+            "bridge",
+            title,
+            FAIL,
+            f"{bridge} exists but is not in cloned_interfaces: it will be gone after a reboot.",
+            fix,
+        )
     return Item("bridge", title, FAIL, f"{bridge} does not exist.", fix)
 
 

@@ -50,7 +50,9 @@ def _point_at_redis(redis_server: RedisServer) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def celery_worker(_point_at_redis: str, django_db_setup: None, django_db_blocker) -> Iterator[object]:  # type: ignore[no-untyped-def]
+def celery_worker(
+    _point_at_redis: str, django_db_setup: None, django_db_blocker
+) -> Iterator[object]:  # type: ignore[no-untyped-def]
     """A real worker (threads pool, concurrency 2) consuming the panel's queues."""
     from celery.contrib.testing.worker import start_worker
 
@@ -91,3 +93,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real OpenSSH sshd on 127.0.0.1 for the whole session (a throwaway host key)."""
+    from tests.support.sshd import sshd_available, start_sshd, stop_sshd
+
+    if not sshd_available():
+        pytest.fail("no /usr/sbin/sshd: run scripts/system-packages.sh test")
+    info = start_sshd(tmp_path_factory.mktemp("sshd"))
+    yield info
+    stop_sshd(info)

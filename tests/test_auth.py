@@ -11,7 +11,9 @@ from hosts.models import Job
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("name", ["dashboard", "hosts:list", "domains:list", "isos:list", "jobs:list"])
+@pytest.mark.parametrize(
+    "name", ["dashboard", "hosts:list", "domains:list", "isos:list", "jobs:list"]
+)
 def test_it_redirects_anonymous_users_to_login(client, name):
     response = client.get(reverse(name))
     assert response.status_code == 302
@@ -40,7 +42,10 @@ def test_it_hides_other_users_jobs(client, django_user_model):
     alice = django_user_model.objects.create_user("alice", password="x")
     bob = django_user_model.objects.create_user("bob", password="x")
     job = Job.objects.create(
-        kind="test.sleep", title="alice-private-job", target_type=TargetType.SYSTEM, target_key="k",
+        kind="test.sleep",
+        title="alice-private-job",
+        target_type=TargetType.SYSTEM,
+        target_key="k",
         requested_by=alice,
     )
     client.force_login(bob)

@@ -24,7 +24,9 @@ def env_str(name: str, default: str = "") -> str:
         try:
             return Path(file_var).read_text().strip()
         except OSError as exc:
-            raise ImproperlyConfigured(f"{PREFIX}{name}_FILE: cannot read {file_var}: {exc}") from exc
+            raise ImproperlyConfigured(
+                f"{PREFIX}{name}_FILE: cannot read {file_var}: {exc}"
+            ) from exc
     return os.environ.get(f"{PREFIX}{name}", default)
 
 
@@ -95,7 +97,8 @@ def database(url: str, var_dir: Path) -> dict[str, object]:
     parts = urlsplit(url)
     if parts.scheme not in {"postgres", "postgresql"}:
         raise ImproperlyConfigured(
-            f"{PREFIX}DATABASE_URL must start with postgres:// or postgresql://, got {parts.scheme!r}"
+            f"{PREFIX}DATABASE_URL must start with postgres:// or postgresql://,"
+            f" got {parts.scheme!r}"
         )
     return {
         "ENGINE": "django.db.backends.postgresql",

@@ -165,7 +165,7 @@ JOB_LOCK_RETRY_SECONDS = 2
 
 XENPANEL_VERSION = __version__
 
-# --- Hosts -----------------------------------------------------------------------------------------
+# --- Hosts ------------------------------------------------------------------------------
 SSH_CONNECT_TIMEOUT = env.env_int("SSH_CONNECT_TIMEOUT", 10, minimum=1)
 # Where `make demo` and the tests keep simulated Dom0s.
 SIM_DIR = Path(env.env_str("SIM_DIR", str(VAR_DIR / "sim"))).resolve()

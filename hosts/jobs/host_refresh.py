@@ -36,8 +36,9 @@ def queue_refresh(host: Host, *, user: Any = None, full: bool = True) -> Job:
 def queue_refresh_all() -> int:
     """Queue one poll per host (parallel, one task each); skip hosts with a refresh pending."""
     busy = set(
-        Job.objects.filter(kind__in=[REFRESH, POLL], status__in=ACTIVE_JOB_STATUSES)
-        .values_list("host_id", flat=True)
+        Job.objects.filter(kind__in=[REFRESH, POLL], status__in=ACTIVE_JOB_STATUSES).values_list(
+            "host_id", flat=True
+        )
     )
     count = 0
     with transaction.atomic():
@@ -77,8 +78,13 @@ def _refresh(ctx: JobContext, *, full: bool) -> str:
         facts = {}
         if full:
             _gather_readiness(ctx, host, gathered)
-        _save(host, status=HostStatus.ERROR, reason=str(exc), facts=facts,
-              checklist=readiness.evaluate(gathered, bridge=host.default_bridge) if full else None)
+        _save(
+            host,
+            status=HostStatus.ERROR,
+            reason=str(exc),
+            facts=facts,
+            checklist=readiness.evaluate(gathered, bridge=host.default_bridge) if full else None,
+        )
         raise
     except Dom0Error as exc:
         _save(host, status=HostStatus.ERROR, reason=str(exc))
@@ -151,16 +157,25 @@ def _gather_readiness(ctx: JobContext, host: Host, g: readiness.Gathered) -> Non
         return result.stdout.strip() if result.rc == 0 else None
 
     g.xen_pkgs_installed = (
-        ctx.run(commands.pkg_installed("xen-kernel", "xen-tools"), label="Xen packages",
-                timeout=20, check=False).rc == 0
+        ctx.run(
+            commands.pkg_installed("xen-kernel", "xen-tools"),
+            label="Xen packages",
+            timeout=20,
+            check=False,
+        ).rc
+        == 0
     )
     g.max_user_wired = value(commands.sysctl_get("vm.max_user_wired"), "Wired memory limit")
     if g.max_user_wired is None:
         g.max_wired = value(commands.sysctl_get("vm.max_wired"), "Wired memory limit (old name)")
     g.login_conf = _read(ctx, t, "/etc/login.conf")
     g.ttys = _read(ctx, t, "/etc/ttys")
-    loader = ctx.run(commands.sysrc_get("xen_kernel", "xen_cmdline", file="/boot/loader.conf"),
-                     label="Xen boot settings", timeout=20, check=False)
+    loader = ctx.run(
+        commands.sysrc_get("xen_kernel", "xen_cmdline", file="/boot/loader.conf"),
+        label="Xen boot settings",
+        timeout=20,
+        check=False,
+    )
     if loader.rc == 0:
         values = parsers.parse_sysrc(loader.stdout)
         g.xen_kernel, g.xen_cmdline = (values + [None, None])[:2]
@@ -170,17 +185,21 @@ def _gather_readiness(ctx: JobContext, host: Host, g: readiness.Gathered) -> Non
         st = t.stat("/var/log/xen")
         g.log_dir_exists = bool(st and st.is_dir)
         record.output = "exists" if g.log_dir_exists else "missing"
-    commons = ctx.run(commands.sysrc_get("xencommons_enable"), label="xencommons enabled",
-                      timeout=20, check=False)
+    commons = ctx.run(
+        commands.sysrc_get("xencommons_enable"), label="xencommons enabled", timeout=20, check=False
+    )
     if commons.rc == 0:
         g.xencommons_enable = commons.stdout.strip()
     else:
         g.errors["xencommons"] = commons.stderr.strip()
-    cloned = ctx.run(commands.sysrc_get("cloned_interfaces"), label="Cloned interfaces",
-                     timeout=20, check=False)
+    cloned = ctx.run(
+        commands.sysrc_get("cloned_interfaces"), label="Cloned interfaces", timeout=20, check=False
+    )
     g.cloned_interfaces = cloned.stdout.strip() if cloned.rc == 0 else ""
-    g.bridge_exists = ctx.run(commands.ifconfig(host.default_bridge), label="Bridge",
-                              timeout=20, check=False).rc == 0
+    g.bridge_exists = (
+        ctx.run(commands.ifconfig(host.default_bridge), label="Bridge", timeout=20, check=False).rc
+        == 0
+    )
 
 
 def _read(ctx: JobContext, t: Any, path: str) -> str | None:
@@ -202,8 +221,11 @@ def _save(
     facts: dict[str, Any] | None = None,
     checklist: list[readiness.Item] | None = None,
 ) -> None:
-    values: dict[str, Any] = {"status": status, "status_reason": reason[:2000],
-                              "refreshed_at": timezone.now()}
+    values: dict[str, Any] = {
+        "status": status,
+        "status_reason": reason[:2000],
+        "refreshed_at": timezone.now(),
+    }
     if facts:
         values["facts"] = facts
     if checklist is not None:

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,92 +15,213 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Host',
+            name="Host",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('name', models.CharField(max_length=64, unique=True)),
-                ('address', models.CharField(blank=True, help_text='Hostname or IP the panel (and VNC users) reach.', max_length=255)),
-                ('transport', models.CharField(choices=[('sim', 'Simulated Dom0'), ('local', 'Local (panel runs on the Dom0)'), ('ssh', 'SSH')], default='ssh', max_length=8)),
-                ('ssh_user', models.CharField(default='root', max_length=32)),
-                ('ssh_port', models.PositiveIntegerField(default=22)),
-                ('host_key', models.TextField(blank=True, help_text='Pinned SSH host key (type and base64).')),
-                ('host_key_fingerprint', models.CharField(blank=True, max_length=80)),
-                ('pending_host_key', models.TextField(blank=True)),
-                ('pending_host_key_fingerprint', models.CharField(blank=True, max_length=80)),
-                ('volumes_parent', models.CharField(default='zroot/xen', help_text='ZFS dataset under which volumes are made.', max_length=200)),
-                ('iso_dir', models.CharField(default='/var/lib/xenpanel/isos', max_length=200)),
-                ('config_dir', models.CharField(default='/usr/local/etc/xen', max_length=200)),
-                ('default_bridge', models.CharField(default='bridge0', max_length=16)),
-                ('vnc_listen', models.CharField(default='127.0.0.1', max_length=64)),
-                ('queue', models.CharField(blank=True, help_text="Celery queue for this host's jobs; empty uses the central pool.", max_length=64)),
-                ('sim_dir', models.CharField(blank=True, max_length=500)),
-                ('tool_dir', models.CharField(blank=True, max_length=500)),
-                ('fs_root', models.CharField(blank=True, max_length=500)),
-                ('status', models.CharField(choices=[('unknown', 'Not checked yet'), ('ok', 'Reachable'), ('unreachable', 'Unreachable'), ('error', 'Error')], default='unknown', max_length=12)),
-                ('status_reason', models.TextField(blank=True)),
-                ('facts', models.JSONField(blank=True, default=dict)),
-                ('readiness', models.JSONField(blank=True, default=list)),
-                ('refreshed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("name", models.CharField(max_length=64, unique=True)),
+                (
+                    "address",
+                    models.CharField(
+                        blank=True,
+                        help_text="Hostname or IP the panel (and VNC users) reach.",
+                        max_length=255,
+                    ),
+                ),
+                (
+                    "transport",
+                    models.CharField(
+                        choices=[
+                            ("sim", "Simulated Dom0"),
+                            ("local", "Local (panel runs on the Dom0)"),
+                            ("ssh", "SSH"),
+                        ],
+                        default="ssh",
+                        max_length=8,
+                    ),
+                ),
+                ("ssh_user", models.CharField(default="root", max_length=32)),
+                ("ssh_port", models.PositiveIntegerField(default=22)),
+                (
+                    "host_key",
+                    models.TextField(
+                        blank=True, help_text="Pinned SSH host key (type and base64)."
+                    ),
+                ),
+                ("host_key_fingerprint", models.CharField(blank=True, max_length=80)),
+                ("pending_host_key", models.TextField(blank=True)),
+                ("pending_host_key_fingerprint", models.CharField(blank=True, max_length=80)),
+                (
+                    "volumes_parent",
+                    models.CharField(
+                        default="zroot/xen",
+                        help_text="ZFS dataset under which volumes are made.",
+                        max_length=200,
+                    ),
+                ),
+                ("iso_dir", models.CharField(default="/var/lib/xenpanel/isos", max_length=200)),
+                ("config_dir", models.CharField(default="/usr/local/etc/xen", max_length=200)),
+                ("default_bridge", models.CharField(default="bridge0", max_length=16)),
+                ("vnc_listen", models.CharField(default="127.0.0.1", max_length=64)),
+                (
+                    "queue",
+                    models.CharField(
+                        blank=True,
+                        help_text="Celery queue for this host's jobs; empty uses the central pool.",
+                        max_length=64,
+                    ),
+                ),
+                ("sim_dir", models.CharField(blank=True, max_length=500)),
+                ("tool_dir", models.CharField(blank=True, max_length=500)),
+                ("fs_root", models.CharField(blank=True, max_length=500)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("unknown", "Not checked yet"),
+                            ("ok", "Reachable"),
+                            ("unreachable", "Unreachable"),
+                            ("error", "Error"),
+                        ],
+                        default="unknown",
+                        max_length=12,
+                    ),
+                ),
+                ("status_reason", models.TextField(blank=True)),
+                ("facts", models.JSONField(blank=True, default=dict)),
+                ("readiness", models.JSONField(blank=True, default=list)),
+                ("refreshed_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('kind', models.CharField(max_length=64)),
-                ('title', models.CharField(max_length=200)),
-                ('target_type', models.CharField(choices=[('system', 'System'), ('host', 'Host'), ('volume', 'Volume'), ('iso', 'ISO image'), ('domain', 'DomU')], max_length=16)),
-                ('target_key', models.CharField(db_index=True, max_length=100)),
-                ('target_label', models.CharField(blank=True, max_length=200)),
-                ('params', models.JSONField(blank=True, default=dict)),
-                ('result', models.JSONField(blank=True, default=dict)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], db_index=True, default='queued', max_length=12)),
-                ('progress', models.PositiveSmallIntegerField(default=0)),
-                ('message', models.CharField(blank=True, max_length=300)),
-                ('error', models.TextField(blank=True)),
-                ('cancel_requested', models.BooleanField(default=False)),
-                ('attempt', models.PositiveSmallIntegerField(default=0)),
-                ('queue', models.CharField(blank=True, max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('host', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='jobs', to='hosts.host')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("kind", models.CharField(max_length=64)),
+                ("title", models.CharField(max_length=200)),
+                (
+                    "target_type",
+                    models.CharField(
+                        choices=[
+                            ("system", "System"),
+                            ("host", "Host"),
+                            ("volume", "Volume"),
+                            ("iso", "ISO image"),
+                            ("domain", "DomU"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("target_key", models.CharField(db_index=True, max_length=100)),
+                ("target_label", models.CharField(blank=True, max_length=200)),
+                ("params", models.JSONField(blank=True, default=dict)),
+                ("result", models.JSONField(blank=True, default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=12,
+                    ),
+                ),
+                ("progress", models.PositiveSmallIntegerField(default=0)),
+                ("message", models.CharField(blank=True, max_length=300)),
+                ("error", models.TextField(blank=True)),
+                ("cancel_requested", models.BooleanField(default=False)),
+                ("attempt", models.PositiveSmallIntegerField(default=0)),
+                ("queue", models.CharField(blank=True, max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "host",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="jobs",
+                        to="hosts.host",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='JobStep',
+            name="JobStep",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveSmallIntegerField()),
-                ('label', models.CharField(max_length=200)),
-                ('argv', models.JSONField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('running', 'Running'), ('ok', 'OK'), ('failed', 'Failed')], default='running', max_length=8)),
-                ('rc', models.IntegerField(blank=True, null=True)),
-                ('seconds', models.FloatField(blank=True, null=True)),
-                ('output', models.TextField(blank=True)),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='hosts.job')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seq", models.PositiveSmallIntegerField()),
+                ("label", models.CharField(max_length=200)),
+                ("argv", models.JSONField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("running", "Running"), ("ok", "OK"), ("failed", "Failed")],
+                        default="running",
+                        max_length=8,
+                    ),
+                ),
+                ("rc", models.IntegerField(blank=True, null=True)),
+                ("seconds", models.FloatField(blank=True, null=True)),
+                ("output", models.TextField(blank=True)),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps",
+                        to="hosts.job",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['job', 'seq'],
+                "ordering": ["job", "seq"],
             },
         ),
         migrations.AddIndex(
-            model_name='job',
-            index=models.Index(fields=['host', '-created_at'], name='hosts_job_host_id_b52a45_idx'),
+            model_name="job",
+            index=models.Index(fields=["host", "-created_at"], name="hosts_job_host_id_b52a45_idx"),
         ),
         migrations.AddConstraint(
-            model_name='jobstep',
-            constraint=models.UniqueConstraint(fields=('job', 'seq'), name='jobstep_unique_seq'),
+            model_name="jobstep",
+            constraint=models.UniqueConstraint(fields=("job", "seq"), name="jobstep_unique_seq"),
         ),
     ]

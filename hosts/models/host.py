@@ -62,3 +62,11 @@ class Host(models.Model):
     @property
     def target_key(self) -> str:
         return f"host:{self.pk}"
+
+    @property
+    def readiness_summary(self) -> tuple[int, int] | None:
+        """(passed, total) of the last readiness check, or None if never checked."""
+        if not self.readiness:
+            return None
+        passed = sum(1 for item in self.readiness if item.get("status") == "pass")
+        return passed, len(self.readiness)

@@ -41,7 +41,9 @@ def test_it_runs_a_job_created_by_a_view_and_reports_progress_through_the_partia
     seen_progress = []
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        partial = admin_client.get(reverse("jobs:progress", args=[job.code]), HTTP_HX_REQUEST="true")
+        partial = admin_client.get(
+            reverse("jobs:progress", args=[job.code]), HTTP_HX_REQUEST="true"
+        )
         html = partial.content.decode()
         seen_progress.append(int(re.search(r'aria-valuenow="(\d+)"', html).group(1)))
         if 'data-status="succeeded"' in html:

@@ -1,0 +1,121 @@
+"""Benchmark: one full beat refresh of 50 simulated hosts vs refreshing one host, same run.
+
+Every host answers each command after 50 ms of injected latency. The beat task queues one poll
+job per host; a real Celery worker (prefork, concurrency CONC) on a private Redis runs them. The
+target is a ratio of at most 3x between refreshing all 50 and refreshing one.
+
+    .venv/bin/python bench/refresh.py [--hosts 50] [--latency-ms 50] [--concurrency 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--hosts", type=int, default=50)
+    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=50)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="xenpanel-bench-"))
+    from tests.support.services import start_redis
+
+    redis = start_redis(work)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "xenpanel.settings",
+        "XENPANEL_VAR_DIR": str(work / "var"),
+        "XENPANEL_REDIS_URL": redis.url,
+        "XENPANEL_DEFAULT_QUEUE": "bench",
+    }
+    os.environ.update(env)
+    py = str(ROOT / ".venv" / "bin" / "python")
+    subprocess.run([py, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    worker = subprocess.Popen(
+        [
+            py,
+            "-m",
+            "celery",
+            "-A",
+            "xenpanel",
+            "worker",
+            "-Q",
+            "bench",
+            "-P",
+            "threads",
+            "-c",
+            str(args.concurrency),
+            "-l",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        import django
+
+        django.setup()
+        from django.db import transaction
+
+        from hosts.dom0.sim import SimHost
+        from hosts.jobs.host_refresh import queue_refresh, queue_refresh_all
+        from hosts.models import Host, Job
+        from hosts.simhosts import create_sim_host
+
+        hosts = [create_sim_host(f"bench{i:02d}") for i in range(args.hosts)]
+        for host in hosts:
+            SimHost(host.sim_dir).set_faults(latency_ms=args.latency_ms)
+
+        def wait(jobs: list[Job]) -> None:
+            ids = [j.pk for j in jobs]
+            while Job.objects.filter(pk__in=ids, status__in=["queued", "running"]).exists():
+                time.sleep(0.01)
+            bad = Job.objects.filter(pk__in=ids).exclude(status="succeeded")
+            assert not bad.exists(), list(bad.values_list("error", flat=True))
+
+        # Warm up the worker (imports, connections) with one poll per host.
+        queue_refresh_all()
+        wait(list(Job.objects.all()))
+
+        singles = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            with transaction.atomic():
+                job = queue_refresh(hosts[0], full=False)
+            wait([job])
+            singles.append(time.perf_counter() - t0)
+        single = min(singles)
+
+        alls = []
+        for _ in range(3):
+            before = set(Job.objects.values_list("pk", flat=True))
+            t0 = time.perf_counter()
+            count = queue_refresh_all()
+            wait(list(Job.objects.exclude(pk__in=before)))
+            alls.append(time.perf_counter() - t0)
+            assert count == len(hosts)
+        full = min(alls)
+        print(f"hosts={args.hosts} latency={args.latency_ms}ms worker=threads x{args.concurrency}")
+        print(f"one host:  {single:.3f} s (best of 3: {', '.join(f'{s:.3f}' for s in singles)})")
+        print(f"all hosts: {full:.3f} s (best of 3: {', '.join(f'{s:.3f}' for s in alls)})")
+        print(f"ratio all/one: {full / single:.2f}  (target <= 3.0)")
+        print(f"hosts refreshed: {Host.objects.exclude(refreshed_at=None).count()}")
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        redis.stop()
+
+
+if __name__ == "__main__":
+    main()
