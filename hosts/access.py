@@ -1,22 +1,37 @@
-"""Who may see and do what. Every view goes through these helpers.
+"""Who may see and do what. Every view, partial and job start goes through these helpers.
 
-Roles (the roles issue turns these into groups with permissions): superusers and members of the
-"admin" group manage hosts and see every job; everyone else sees hosts read-only and their own jobs.
+Roles are Django groups: **admin** (hosts, users, everything; superusers count as admins),
+**operator** (create and run domUs, fetch/upload ISOs, create volumes — on what they own or their
+teams own), **viewer** (read only, own and team objects). Any other group a user is in is a *team*.
 Objects a user may not see answer 404; actions a user may see but not do answer 403.
 """
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
 from hosts.models import Host, Job
 
 ADMIN_GROUP = "admin"
+OPERATOR_GROUP = "operator"
+VIEWER_GROUP = "viewer"
+ROLE_GROUPS = (ADMIN_GROUP, OPERATOR_GROUP, VIEWER_GROUP)
 
 User = AbstractBaseUser | AnonymousUser
+M = TypeVar("M", bound=Model)
+
+
+def _group_names(user: User) -> set[str]:
+    cached = getattr(user, "_xenpanel_groups", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
+        user._xenpanel_groups = cached  # type: ignore[union-attr]
+    return cached
 
 
 def is_admin(user: User) -> bool:
@@ -24,7 +39,18 @@ def is_admin(user: User) -> bool:
         return False
     if getattr(user, "is_superuser", False):
         return True
-    return user.groups.filter(name=ADMIN_GROUP).exists()  # type: ignore[union-attr]
+    return ADMIN_GROUP in _group_names(user)
+
+
+def can_operate(user: User) -> bool:
+    """Admins and operators may change things; viewers only look."""
+    return is_admin(user) or (user.is_authenticated and OPERATOR_GROUP in _group_names(user))
+
+
+def role(user: User) -> str:
+    if is_admin(user):
+        return ADMIN_GROUP
+    return OPERATOR_GROUP if can_operate(user) else VIEWER_GROUP
 
 
 def require_admin(user: User) -> None:
@@ -32,6 +58,32 @@ def require_admin(user: User) -> None:
         raise PermissionDenied("Only administrators can do this.")
 
 
+def require_operator(user: User) -> None:
+    if not can_operate(user):
+        raise PermissionDenied("Your role is read-only.")
+
+
+# --- owned objects (Volume, IsoImage, Domain) ---------------------------------------------------
+def owned_for_user(qs: QuerySet[M], user: User) -> QuerySet[M]:
+    """Objects the user may see: all for admins, else their own and their teams'."""
+    if is_admin(user):
+        return qs
+    if not user.is_authenticated:
+        return qs.none()
+    return qs.filter(Q(owner=user) | Q(team__in=user.groups.all()))  # type: ignore[union-attr]
+
+
+def get_owned_for_user(qs: QuerySet[M], user: User, code: str, *, write: bool = False) -> M:
+    """The object with this code if the user may see it (404 otherwise); 403 if write is refused."""
+    obj = owned_for_user(qs, user).filter(code=code).first()
+    if obj is None:
+        raise Http404("Not found")
+    if write:
+        require_operator(user)
+    return obj
+
+
+# --- jobs ---------------------------------------------------------------------------------------
 def jobs_for_user(user: User) -> QuerySet[Job]:
     qs = Job.objects.select_related("host", "requested_by")
     if is_admin(user):
@@ -46,6 +98,7 @@ def get_job_for_user(user: User, code: str) -> Job:
     return job
 
 
+# --- hosts: every signed-in user sees them (to place domUs); only admins change them ------------
 def hosts_for_user(user: User) -> QuerySet[Host]:
     return Host.objects.all()
 

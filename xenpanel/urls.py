@@ -17,6 +17,7 @@ urlpatterns = [
     path("hosts/", include("hosts.urls")),
     path("domains/", include("domains.urls")),
     path("isos/", include("hosts.urls_isos")),
+    path("storage/", include("hosts.urls_storage")),
     path("jobs/", include("hosts.urls_jobs")),
     path("admin/", admin.site.urls),
 ]

@@ -133,6 +133,9 @@ def _domains(ctx: JobContext, facts: dict[str, Any], gathered: readiness.Gathere
     facts["dom0_vcpus"] = dom0["vcpus"] if dom0 else None
     facts["dom0_cpu_seconds"] = dom0["cpu_seconds"] if dom0 else None
     ctx.result(domains=len(domus))
+    from domains.observe import observe_domains
+
+    observe_domains(ctx.job.host, domains, dom0_cpu_seconds=facts["dom0_cpu_seconds"])
 
 
 def _row(row: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from domains.host_panel import host_domains_context
 from hosts import access
 from hosts.choices import Transport
 from hosts.connect import panel_key_path
@@ -15,6 +16,7 @@ from hosts.dom0.errors import Dom0Error
 from hosts.forms import HostForm
 from hosts.jobs.host_refresh import REFRESH, queue_refresh
 from hosts.models import Host
+from hosts.storage_panel import host_storage_context
 
 
 def host_list(request: HttpRequest) -> HttpResponse:
@@ -57,6 +59,8 @@ def _detail_context(request: HttpRequest, host: Host) -> dict[str, object]:
             None,
         ),
         "public_key": _public_key(),
+        **host_storage_context(request, host),
+        **host_domains_context(request, host),
     }
 
 
