@@ -72,7 +72,11 @@ TEMPLATES = [
 DATABASES = {"default": env.database(env.env_str("DATABASE_URL"), VAR_DIR)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the web process read while a worker writes job progress.
-    DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL;"
+    # synchronous=NORMAL is the usual pairing with WAL: durable across a process crash, and it
+    # spares an fsync per commit (jobs commit progress often).
+    DATABASES["default"]["OPTIONS"]["init_command"] = (
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -169,3 +173,29 @@ XENPANEL_VERSION = __version__
 SSH_CONNECT_TIMEOUT = env.env_int("SSH_CONNECT_TIMEOUT", 10, minimum=1)
 # Where `make demo` and the tests keep simulated Dom0s.
 SIM_DIR = Path(env.env_str("SIM_DIR", str(VAR_DIR / "sim"))).resolve()
+
+# --- Storage ---
+# Browser uploads of ISO images: refused above this size; kept in UPLOAD_DIR until a job has copied
+# them to the host. The worker must see the same UPLOAD_DIR (run it beside the web process).
+ISO_UPLOAD_MAX_BYTES = env.env_int("ISO_UPLOAD_MAX_BYTES", 16 * 2**30, minimum=65536)
+UPLOAD_DIR = Path(env.env_str("UPLOAD_DIR", str(VAR_DIR / "uploads"))).resolve()
+# The browser sends an upload in chunks of this size; a dropped connection costs at most one chunk.
+UPLOAD_CHUNK_BYTES = env.env_int("UPLOAD_CHUNK_BYTES", 16 * 2**20, minimum=65536)
+# Allow fetching from loopback, private and link-local addresses for everyone (admins can allow it
+# per download on the form); off by default so the panel cannot probe the hosts' networks.
+FETCH_ALLOW_PRIVATE = env.env_bool("FETCH_ALLOW_PRIVATE", False)
+# fetch -T: seconds a download may stall before fetch gives up.
+FETCH_TIMEOUT = env.env_int("FETCH_TIMEOUT", 300, minimum=5)
+# `zfs destroy` of a volume reported busy is retried this many times, this many seconds apart.
+VOLUME_BUSY_RETRIES = env.env_int("VOLUME_BUSY_RETRIES", 3, minimum=1)
+VOLUME_BUSY_PAUSE = float(env.env_int("VOLUME_BUSY_PAUSE_MS", 1000, minimum=0)) / 1000
+
+# --- Console ----------------------------------------------------------------------------------
+# Where the browser opens the console WebSocket. Empty: ws(s)://<the page's host name>:6080/
+# (the demo's proxy); a path such as "/websockify": the same origin as the panel, behind its
+# reverse proxy (production); or a full ws:// / wss:// URL.
+CONSOLE_WS_URL = env.env_str("CONSOLE_WS_URL", "")
+# Where `python -m domains.console.serve` listens.
+CONSOLE_LISTEN = env.env_str("CONSOLE_LISTEN", "127.0.0.1:6080")
+# How long a console ticket waits to be used (it is consumed on first use anyway).
+CONSOLE_TICKET_SECONDS = env.env_int("CONSOLE_TICKET_SECONDS", 30, minimum=5)

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from hosts.dom0.transport import Result, Transport
 
 OUTPUT_TAIL = 8 * 1024
+PROGRESS_INTERVAL = 0.25
+CANCEL_CHECK_INTERVAL = 0.5
 DEFAULT_TIMEOUT = 120.0
 
 
@@ -41,13 +43,21 @@ class JobContext:
         self.redelivered = redelivered
         self._transport: Transport | None = None
         self._secrets: list[str] = []
-        self._seq = job.steps.count()
+        # A fresh job has no steps yet; only a redelivered one continues a numbering.
+        self._seq = job.steps.count() if job.attempt > 1 else 0
+        # The runner has just written "Started"; the first progress write can wait a moment.
+        self._last_progress_write = time.monotonic()
+        self._last_cancel_check = time.monotonic()
 
     # --- reporting ------------------------------------------------------------------------------
-    def progress(self, percent: int | float, message: str = "") -> None:
+    def progress(self, percent: int | float, message: str = "", *, force: bool = False) -> None:
+        """Report progress; writes are coalesced to a few a second (pages poll once a second)."""
         percent = max(0, min(100, int(percent)))
-        Job.objects.filter(pk=self.job.pk).update(progress=percent, message=message[:300])
         self.job.progress, self.job.message = percent, message[:300]
+        now = time.monotonic()
+        if force or now - self._last_progress_write >= PROGRESS_INTERVAL:
+            self._last_progress_write = now
+            Job.objects.filter(pk=self.job.pk).update(progress=percent, message=message[:300])
 
     def secret(self, value: str) -> None:
         """Never write `value` into a step's argv or output."""
@@ -59,7 +69,12 @@ class JobContext:
             text = text.replace(value, "********")
         return text
 
-    def check_cancelled(self) -> None:
+    def check_cancelled(self, *, force: bool = False) -> None:
+        """Raise JobCancelled if the user asked to stop (looked up at most every half second)."""
+        now = time.monotonic()
+        if not force and now - self._last_cancel_check < CANCEL_CHECK_INTERVAL:
+            return
+        self._last_cancel_check = now
         if Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
             raise JobCancelled
 
@@ -136,8 +151,8 @@ class JobContext:
             self._transport = None
 
     def result(self, **values: Any) -> None:
+        """Add to the job's result; the runner saves it with the job's final status."""
         self.job.result.update(values)
-        Job.objects.filter(pk=self.job.pk).update(result=self.job.result)
 
     def now(self) -> Any:
         return timezone.now()

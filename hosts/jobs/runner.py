@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import traceback
 
-from django.db.models import F
 from django.utils import timezone
 
 from hosts.choices import JobStatus
@@ -28,8 +27,9 @@ class LockBusy(Exception):
 
 def execute(job_id: int, *, redelivered: bool = False) -> str:
     """Run job `job_id` to its end and return a one-line summary. Raises LockBusy to wait."""
-    job = Job.objects.select_related("host").filter(pk=job_id).first()
-    if job is None:
+    try:
+        job = Job.objects.select_related("host").get(pk=job_id)
+    except Job.DoesNotExist:
         return f"job {job_id} is gone"
     if not job.is_active:
         return f"job {job_id} already {job.status}"
@@ -51,14 +51,14 @@ def execute(job_id: int, *, redelivered: bool = False) -> str:
 
 
 def _run_locked(job: Job, redelivered: bool) -> str:
-    # Conditional claim: the attempt counter tells a redelivered job from a fresh one.
+    # The attempt counter tells a redelivered job from a fresh one (we hold the target's lock).
+    job.status = JobStatus.RUNNING
+    job.attempt += 1
+    job.started_at = job.started_at or timezone.now()
+    job.message = "Started" if job.attempt == 1 else "Resumed after a worker was lost"
     Job.objects.filter(pk=job.pk).update(
-        status=JobStatus.RUNNING,
-        attempt=F("attempt") + 1,
-        started_at=job.started_at or timezone.now(),
-        message="Started" if not redelivered else "Resumed after a worker was lost",
+        status=job.status, attempt=job.attempt, started_at=job.started_at, message=job.message
     )
-    job.refresh_from_db()
     ctx = JobContext(job, redelivered=redelivered or job.attempt > 1)
     try:
         summary = get_handler(job.kind)(ctx) or "Done"
@@ -91,6 +91,7 @@ def _finish(
         "finished_at": timezone.now(),
         "message": message[:300],
         "error": error,
+        "result": job.result,
     }
     if progress is not None:
         values["progress"] = progress
