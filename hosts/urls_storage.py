@@ -1,4 +1,15 @@
-"""Volume URLs (the storage work fills these in)."""
+"""Volume URLs, mounted at /storage/."""
+
+from django.urls import path
+
+from hosts.views import volumes
 
 app_name = "storage"
-urlpatterns: list = []
+urlpatterns = [
+    path("volumes/<uuid:code>/", volumes.volume_detail, name="volume"),
+    path("volumes/<uuid:code>/destroy/", volumes.volume_destroy, name="volume_destroy"),
+    path("hosts/<uuid:code>/", volumes.host_storage, name="host"),
+    path("hosts/<uuid:code>/volumes/new/", volumes.volume_new, name="volume_new"),
+    path("hosts/<uuid:code>/volumes/scan/", volumes.volumes_scan, name="volumes_scan"),
+    path("hosts/<uuid:code>/volumes/import/", volumes.volume_import, name="volume_import"),
+]

@@ -1,3 +1,4 @@
 """Import every module that registers job kinds."""
 
-from hosts.jobs import host_refresh, system  # noqa: F401
+from domains import jobs as domain_jobs  # noqa: F401
+from hosts.jobs import host_refresh, isos, system, volumes  # noqa: F401

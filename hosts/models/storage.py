@@ -10,6 +10,19 @@ from django.db import models
 from django.urls import reverse
 
 
+def human_bytes(nbytes: int | None) -> str:
+    """Return a size the way ZFS prints it, in powers of 1024: 20G, 1.5T, 512M."""
+    if nbytes is None:
+        return "—"
+    value = float(nbytes)
+    for unit in ("B", "K", "M", "G", "T", "P"):
+        if value < 1024 or unit == "P":
+            text = f"{value:.1f}".rstrip("0").rstrip(".") if unit != "B" else str(int(value))
+            return f"{text}{unit}" if unit != "B" else f"{text} B"
+        value /= 1024
+    return str(nbytes)  # pragma: no cover
+
+
 class Owned(models.Model):
     """Every domU, volume and ISO has an owner and optionally a team (a group)."""
 
@@ -59,6 +72,14 @@ class Volume(Owned):
     @property
     def name(self) -> str:
         return self.dataset.rsplit("/", 1)[-1]
+
+    @property
+    def size_human(self) -> str:
+        return human_bytes(self.size_bytes)
+
+    @property
+    def used_human(self) -> str:
+        return human_bytes(self.used_bytes)
 
     @property
     def device_path(self) -> str:
@@ -117,6 +138,16 @@ class IsoImage(Owned):
     @property
     def path(self) -> str:
         return posixpath.join(self.host.iso_dir, self.file_name)
+
+    @property
+    def size_human(self) -> str:
+        return human_bytes(self.size_bytes)
+
+    @property
+    def is_busy(self) -> bool:
+        """True while the image is on its way to the host (not yet usable or deletable)."""
+        busy = (self.State.PENDING, self.State.FETCHING, self.State.UPLOADING)
+        return self.state in busy or self.state in (self.State.TRANSFERRING, self.State.VERIFYING)
 
     @property
     def target_key(self) -> str:

@@ -1,12 +1,301 @@
-"""ISO library pages (the storage issue fills these in)."""
+"""ISO library: list, detail, fetch from a URL, resumable browser upload, cancel, delete."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import uuid
+from typing import Any
 
-from hosts import access
+from django.contrib import messages
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from hosts import access, uploads
+from hosts.dom0.validate import redact_url
+from hosts.forms_storage import FetchForm, UploadForm
+from hosts.jobs import isos as jobs
+from hosts.jobs import request_cancel
+from hosts.models import IsoImage, UploadSession
+from hosts.storage_panel import ISO_KINDS, attach_jobs, attach_uploads
+
+
+def _visible_isos(request: HttpRequest) -> list[IsoImage]:
+    qs = IsoImage.objects.select_related("host", "owner")
+    return list(access.owned_for_user(qs, request.user).order_by("host__name", "file_name"))
 
 
 def iso_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "isos/list.html", {"hosts": access.hosts_for_user(request.user)})
+    isos = _visible_isos(request)
+    active = attach_jobs(isos, ISO_KINDS)
+    active = attach_uploads(isos) or active
+    context = {
+        "isos": isos,
+        "active": active,
+        "hosts": access.hosts_for_user(request.user),
+        "can_operate": access.can_operate(request.user),
+    }
+    if request.htmx:
+        response = render(request, "isos/_table.html", context)
+        return response if active else HttpResponseStopPolling(response.content)
+    return render(request, "isos/list.html", context)
+
+
+def iso_detail(request: HttpRequest, code: str) -> HttpResponse:
+    iso = access.get_owned_for_user(
+        IsoImage.objects.select_related("host", "owner", "team"), request.user, code
+    )
+    active = attach_jobs([iso], ISO_KINDS)
+    active = attach_uploads([iso]) or active
+    context = {
+        "iso": iso,
+        "active": active,
+        "in_use": jobs.iso_in_use(iso),
+        "can_operate": access.can_operate(request.user),
+    }
+    if request.htmx:
+        response = render(request, "isos/_detail_status.html", context)
+        return response if active else HttpResponseStopPolling(response.content)
+    return render(request, "isos/detail.html", context)
+
+
+def _new_iso(form: FetchForm | UploadForm, user: Any, **values: Any) -> IsoImage:
+    algo, digest = form.checksum
+    return IsoImage.objects.create(
+        host=form.cleaned_data["host"],
+        file_name=form.cleaned_data["file_name"],
+        expected_algo=algo,
+        expected_digest=digest,
+        owner=user,
+        team=form.cleaned_data.get("team"),
+        **values,
+    )
+
+
+def _initial(request: HttpRequest) -> dict[str, Any]:
+    """Preselect the host the user came from (?host=<code>)."""
+    try:
+        code = uuid.UUID(request.GET.get("host", ""))
+    except ValueError:
+        return {}
+    host = access.hosts_for_user(request.user).filter(code=code).first()
+    return {"host": host} if host else {}
+
+
+def iso_fetch(request: HttpRequest) -> HttpResponse:
+    access.require_operator(request.user)
+    form = FetchForm(request.POST or None, user=request.user, initial=_initial(request))
+    if request.method == "POST" and form.is_valid():
+        url = form.cleaned_data["url"]
+        try:
+            with transaction.atomic():
+                iso = _new_iso(
+                    form,
+                    request.user,
+                    source=IsoImage.Source.URL,
+                    source_url=redact_url(url),
+                    state=IsoImage.State.PENDING,
+                )
+                job = jobs.queue_fetch(
+                    iso, url, allow_private=form.private_allowed, user=request.user
+                )
+        except IntegrityError:
+            form.add_error("file_name", "An image with this name was just added on that host.")
+        else:
+            messages.info(request, f"Fetching {iso.file_name} on {iso.host.name} (job #{job.pk}).")
+            return redirect(iso)
+    return render(request, "isos/fetch.html", {"form": form})
+
+
+# --- upload: the page, the plain form fallback, and the resumable protocol -----------------------
+@csrf_exempt
+def iso_upload(request: HttpRequest) -> HttpResponse:
+    # Streamed uploads must swap the upload handlers before anything reads the body, which the
+    # CSRF middleware would do; so CSRF is checked by the inner view instead (still enforced).
+    if request.method == "POST":
+        request.upload_handlers = [uploads.StreamingIsoHandler(request)]
+    return _iso_upload(request)
+
+
+@csrf_protect
+def _iso_upload(request: HttpRequest) -> HttpResponse:
+    access.require_operator(request.user)
+    form = UploadForm(request.POST or None, user=request.user, initial=_initial(request))
+    if request.method == "POST":
+        handler = request.upload_handlers[0]
+        streamed = request.FILES.get("file")
+        error = getattr(handler, "error", "")
+        if error:
+            form.add_error(None, error)
+        elif not isinstance(streamed, uploads.StreamedIsoFile):
+            form.add_error(None, "Choose an ISO file to upload.")
+        if form.is_valid() and isinstance(streamed, uploads.StreamedIsoFile):
+            return _finish_form_upload(request, form, streamed)
+        if isinstance(streamed, uploads.StreamedIsoFile):
+            streamed.file.close()
+            handler.upload_interrupted()
+    return render(request, "isos/upload.html", _upload_context(form))
+
+
+def _upload_context(form: UploadForm) -> dict[str, Any]:
+    from django.conf import settings
+
+    from hosts.models.storage import human_bytes
+
+    return {
+        "form": form,
+        "chunk_size": settings.UPLOAD_CHUNK_BYTES,
+        "max_bytes": settings.ISO_UPLOAD_MAX_BYTES,
+        "max_human": human_bytes(settings.ISO_UPLOAD_MAX_BYTES),
+    }
+
+
+def _finish_form_upload(
+    request: HttpRequest, form: UploadForm, streamed: uploads.StreamedIsoFile
+) -> HttpResponse:
+    try:
+        with transaction.atomic():
+            iso = _new_iso(
+                form, request.user, source=IsoImage.Source.UPLOAD, state=IsoImage.State.UPLOADING
+            )
+            session = uploads.create_session(iso, streamed.size, request.user)
+    except (IntegrityError, uploads.UploadRefused) as exc:
+        streamed.file.close()
+        uploads.Path(streamed.path).unlink(missing_ok=True)
+        form.add_error(None, str(exc) if isinstance(exc, uploads.UploadRefused) else "Name taken.")
+        return render(request, "isos/upload.html", _upload_context(form))
+    try:
+        uploads.adopt_streamed_file(session, streamed)
+    except uploads.UploadRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("isos:upload")
+    messages.info(request, f"Received {iso.file_name}; copying it to {iso.host.name}.")
+    return redirect(iso)
+
+
+def _json_errors(form: UploadForm) -> JsonResponse:
+    errors = {field: [str(e) for e in errs] for field, errs in form.errors.items()}
+    return JsonResponse({"errors": errors}, status=400)
+
+
+@require_POST
+def upload_create(request: HttpRequest) -> HttpResponse:
+    """Start a resumable upload: reserve the image name and answer where to send the bytes."""
+    access.require_operator(request.user)
+    form = UploadForm(request.POST, user=request.user)
+    if not form.is_valid():
+        return _json_errors(form)
+    size = form.cleaned_data.get("size")
+    if not size:
+        return JsonResponse({"errors": {"size": ["The file size is required."]}}, status=400)
+    try:
+        with transaction.atomic():
+            iso = _new_iso(
+                form, request.user, source=IsoImage.Source.UPLOAD, state=IsoImage.State.UPLOADING
+            )
+            session = uploads.create_session(iso, size, request.user)
+    except IntegrityError:
+        return JsonResponse({"errors": {"file_name": ["This name was just taken."]}}, status=400)
+    except uploads.UploadRefused as exc:
+        return JsonResponse({"errors": {"__all__": [str(exc)]}}, status=exc.status)
+    return JsonResponse(_session_state(session, 0), status=201)
+
+
+def _session_state(session: UploadSession, offset: int) -> dict[str, Any]:
+    iso_url = reverse("isos:detail", args=[session.iso.code]) if session.iso else None
+    return {
+        "code": str(session.code),
+        "url": session.get_absolute_url(),
+        "offset": offset,
+        "size": session.size_bytes,
+        "state": session.state,
+        "error": session.error,
+        "iso_url": iso_url,
+    }
+
+
+def _session_for(request: HttpRequest, code: str) -> UploadSession:
+    from django.http import Http404
+
+    qs = UploadSession.objects.select_related("iso", "iso__host").filter(code=code)
+    if not access.is_admin(request.user):
+        qs = qs.filter(owner=request.user)  # type: ignore[misc]
+    session = qs.first()
+    if session is None:
+        raise Http404("No such upload")
+    return session
+
+
+@require_http_methods(["GET", "HEAD", "PUT", "DELETE"])
+def upload_chunk(request: HttpRequest, code: str) -> HttpResponse:
+    """GET/HEAD: how many bytes the server has. PUT: append bytes at Upload-Offset. DELETE: drop."""
+    session = _session_for(request, code)
+    if request.method in ("GET", "HEAD"):
+        offset = uploads.current_offset(session)
+        response = JsonResponse(_session_state(session, offset))
+        response["Upload-Offset"] = str(offset)
+        return response
+    access.require_operator(request.user)
+    if request.method == "DELETE":
+        uploads.abort_session(session)
+        return JsonResponse({"state": "aborted"})
+    try:
+        offset = int(request.headers.get("Upload-Offset", ""))
+        raw_length = request.headers.get("Content-Length")
+        length = int(raw_length) if raw_length else None
+    except ValueError:
+        return JsonResponse({"error": "Upload-Offset must be a number of bytes."}, status=400)
+    try:
+        result = uploads.append_chunk(session, offset, request.read, length)
+    except uploads.UploadRefused as exc:
+        body = _session_state(session, uploads.current_offset(session))
+        body["error"] = str(exc)
+        response = JsonResponse(body, status=exc.status)
+        response["Upload-Offset"] = str(body["offset"])
+        return response
+    session.refresh_from_db()
+    response = JsonResponse(_session_state(session, result.offset))
+    response["Upload-Offset"] = str(result.offset)
+    return response
+
+
+# --- actions -----------------------------------------------------------------------------------
+@require_POST
+def iso_cancel(request: HttpRequest, code: str) -> HttpResponse:
+    iso = access.get_owned_for_user(IsoImage.objects.all(), request.user, code, write=True)
+    attach_jobs([iso], ISO_KINDS)
+    attach_uploads([iso])
+    if iso.receiving is not None:
+        uploads.abort_session(iso.receiving)
+        messages.info(request, f"Upload of {iso.file_name} cancelled.")
+        return redirect("isos:list")
+    if iso.job is not None and iso.job.is_active and request_cancel(iso.job):
+        messages.info(request, f"Asked job #{iso.job.pk} to stop.")
+    else:
+        messages.warning(request, "Nothing is running for this image.")
+    return redirect(iso)
+
+
+@require_POST
+def iso_delete(request: HttpRequest, code: str) -> HttpResponse:
+    iso = access.get_owned_for_user(
+        IsoImage.objects.select_related("host"), request.user, code, write=True
+    )
+    if request.POST.get("confirm", "").strip() != iso.file_name:
+        messages.error(request, f"Type the file name ({iso.file_name}) to delete the image.")
+        return redirect(iso)
+    reason = jobs.iso_in_use(iso)
+    if reason:
+        messages.error(request, f"{iso.file_name} cannot be deleted: {reason}.")
+        return redirect(iso)
+    attach_jobs([iso], ISO_KINDS)
+    if iso.job is not None and iso.job.is_active:
+        messages.error(request, "A job is still running for this image; cancel it first.")
+        return redirect(iso)
+    with transaction.atomic():
+        job = jobs.queue_delete(iso, request.user)
+    messages.info(request, f"Deleting {iso.path} (job #{job.pk}).")
+    return redirect("isos:list")

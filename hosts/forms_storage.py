@@ -1,0 +1,203 @@
+"""Forms for volumes and ISO images; every value that reaches a host goes through `validate`."""
+
+from __future__ import annotations
+
+import posixpath
+import socket
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.models import Group
+
+from hosts import access
+from hosts.dom0 import validate
+from hosts.dom0.errors import ValidationError as Dom0ValidationError
+from hosts.models import Host, IsoImage, Volume
+
+_SMALL = {"class": "form-control form-control-sm"}
+
+
+def resolve_host(name: str) -> list[str]:
+    """Return the addresses `name` resolves to on the panel's side (empty if it does not)."""
+    try:
+        infos = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
+    except socket.gaierror:
+        return []
+    return sorted({str(info[4][0]) for info in infos})
+
+
+def _rule(exc: Dom0ValidationError) -> str:
+    return exc.rule[0].upper() + exc.rule[1:] + "."
+
+
+class _StorageForm(forms.Form):
+    """Shared bits: a host the user may see, an optional team, Bootstrap classes."""
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if "host" in self.fields:
+            field = self.fields["host"]
+            assert isinstance(field, forms.ModelChoiceField)
+            field.queryset = access.hosts_for_user(user)
+        teams = Group.objects.none()
+        if user.is_authenticated:
+            teams = user.groups.exclude(name__in=access.ROLE_GROUPS)
+        self.fields["team"] = forms.ModelChoiceField(
+            teams, required=False, help_text="Members of this group may see and use it too."
+        )
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select form-select-sm")
+            else:
+                widget.attrs.setdefault("class", "form-control form-control-sm")
+
+
+class VolumeForm(_StorageForm):
+    name = forms.CharField(max_length=64, help_text="e.g. freebsd-disk0")
+    size = forms.CharField(max_length=20, help_text="With units, powers of 1024: 20G, 1536M, 1.5T")
+    sparse = forms.BooleanField(
+        required=False,
+        help_text="Thin provisioning: no space is reserved, so the pool can run out later.",
+    )
+
+    def __init__(self, *args: Any, host: Host, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.host = host
+
+    def clean_name(self) -> str:
+        try:
+            leaf = validate.volume_leaf(self.cleaned_data["name"], "name")
+            dataset = validate.dataset_name(
+                f"{self.host.volumes_parent}/{leaf}", "name", require_child=True
+            )
+        except Dom0ValidationError as exc:
+            raise forms.ValidationError(_rule(exc)) from exc
+        if Volume.objects.filter(host=self.host, dataset=dataset).exists():
+            raise forms.ValidationError(f"{dataset} is already in the panel.")
+        self.dataset = dataset
+        return leaf
+
+    def clean_size(self) -> int:
+        try:
+            return validate.size(self.cleaned_data["size"], "size")
+        except Dom0ValidationError as exc:
+            raise forms.ValidationError(_rule(exc)) from exc
+
+
+class _IsoForm(_StorageForm):
+    host = forms.ModelChoiceField(Host.objects.none(), empty_label=None)
+    checksum = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Optional: a SHA-256 or SHA-512 digest, or the image's line from CHECKSUM.SHA256 "
+        "/ SHA256SUMS. Verified on the host; a mismatch marks the image bad.",
+    )
+
+    def _file_name(self, value: str) -> str:
+        try:
+            name = validate.file_name(value, "file_name")
+        except Dom0ValidationError as exc:
+            raise forms.ValidationError(_rule(exc)) from exc
+        return name
+
+    def _check_unique(self, host: Host | None, name: str | None) -> None:
+        if host and name and IsoImage.objects.filter(host=host, file_name=name).exists():
+            self.add_error(
+                "file_name", f"{host.name} already has an image named {name}; delete it first."
+            )
+
+    def _check_checksum(self, name: str | None) -> None:
+        text = self.cleaned_data.get("checksum", "").strip()
+        if not text:
+            self.checksum: tuple[str, str] = ("", "")
+            return
+        try:
+            self.checksum = validate.checksum_spec(text, "checksum", file=name)
+        except Dom0ValidationError as exc:
+            self.add_error("checksum", _rule(exc))
+
+
+class FetchForm(_IsoForm):
+    url = forms.CharField(
+        max_length=2048,
+        label="URL",
+        help_text="http, https or ftp; no user name or password in the URL.",
+        widget=forms.URLInput(attrs={"placeholder": "https://download.freebsd.org/…/disc1.iso"}),
+    )
+    file_name = forms.CharField(
+        max_length=200, required=False, help_text="Leave empty to use the name in the URL."
+    )
+    allow_private = forms.BooleanField(
+        required=False,
+        label="Allow a private or loopback address",
+        help_text="Admins only: for a mirror inside your network.",
+    )
+
+    field_order = ["host", "url", "file_name", "checksum", "allow_private", "team"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not access.is_admin(self.user) or settings.FETCH_ALLOW_PRIVATE:
+            del self.fields["allow_private"]
+
+    @property
+    def private_allowed(self) -> bool:
+        return bool(settings.FETCH_ALLOW_PRIVATE or self.cleaned_data.get("allow_private"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        raw = data.get("url", "")
+        if raw:
+            try:
+                url = validate.url(raw, "url", allow_private=self.private_allowed)
+                hostname = urlsplit(url).hostname or ""
+                validate.resolve_and_check(
+                    hostname, resolve_host, "url", allow_private=self.private_allowed
+                )
+            except Dom0ValidationError as exc:
+                self.add_error("url", _rule(exc))
+                # Never echo a password back into the page.
+                self.data = self.data.copy()
+                self.data["url"] = validate.redact_url(raw)
+            else:
+                data["url"] = url
+                name = data.get("file_name") or unquote(posixpath.basename(urlsplit(url).path))
+                try:
+                    data["file_name"] = self._file_name(name)
+                except forms.ValidationError as exc:
+                    self.add_error("file_name", exc)
+        self._check_unique(data.get("host"), data.get("file_name"))
+        self._check_checksum(data.get("file_name"))
+        return data
+
+
+class UploadForm(_IsoForm):
+    """The fields of an upload; `size` comes from the browser's File object."""
+
+    file_name = forms.CharField(max_length=200)
+    size = forms.IntegerField(min_value=1, required=False, widget=forms.HiddenInput)
+
+    field_order = ["host", "file_name", "checksum", "team"]
+
+    def clean_file_name(self) -> str:
+        return self._file_name(self.cleaned_data["file_name"])
+
+    def clean_size(self) -> int | None:
+        size = self.cleaned_data.get("size")
+        if size is not None and size > settings.ISO_UPLOAD_MAX_BYTES:
+            from hosts.uploads import too_big_message
+
+            raise forms.ValidationError(too_big_message())
+        return size
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        self._check_unique(data.get("host"), data.get("file_name"))
+        self._check_checksum(data.get("file_name"))
+        return data

@@ -1,0 +1,307 @@
+"""ISO image jobs: fetch from a URL on the host, copy a browser upload to it, verify, delete.
+
+`fetch` prints no progress without a terminal, so the download runs in the background and the job
+polls the growing file against `fetch -s`. Every image ends with `sha256 -q` on the host; an
+expected checksum that does not match marks the image BAD.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.apps import apps
+from django.conf import settings
+
+from hosts.choices import TargetType
+from hosts.dom0 import commands, parsers
+from hosts.dom0.errors import Dom0Error
+from hosts.jobs.context import JobCancelled, JobContext, StepFailed, tail
+from hosts.jobs.enqueue import enqueue
+from hosts.jobs.registry import job_kind
+from hosts.jobs.volumes import _domains_referencing
+from hosts.models import Host, IsoImage, Job, UploadSession
+from hosts.models.storage import human_bytes
+
+FETCH = "iso.fetch"
+UPLOAD = "iso.upload"
+DELETE = "iso.delete"
+POLL_SECONDS = 0.5
+
+
+class ChecksumMismatch(StepFailed):
+    """The image on the host is not the one the user expected; it stays, marked BAD."""
+
+
+def policy_for(host: Host) -> commands.PathPolicy:
+    return commands.PathPolicy(config_dir=host.config_dir, iso_dir=host.iso_dir)
+
+
+def iso_in_use(iso: IsoImage) -> str | None:
+    """Return why `iso` must not be deleted (a domU has it attached), or None."""
+    try:
+        domain_model = apps.get_model("domains", "Domain")
+    except LookupError:
+        return None
+    users = _domains_referencing(domain_model, IsoImage, iso, iso.path)
+    if users:
+        return f"the domU {users[0]} has it attached as a CD-ROM"
+    return None
+
+
+# --- queueing ----------------------------------------------------------------------------------
+def queue_fetch(iso: IsoImage, url: str, *, allow_private: bool, user: Any) -> Job:
+    return enqueue(
+        FETCH,
+        title=f"Fetch {iso.file_name} to {iso.host.name}",
+        target_type=TargetType.ISO,
+        target_key=iso.target_key,
+        target_label=iso.file_name,
+        host=iso.host,
+        user=user,
+        params={"iso_id": iso.pk, "url": url, "allow_private": allow_private},
+    )
+
+
+def queue_upload(iso: IsoImage, upload: UploadSession, user: Any) -> Job:
+    return enqueue(
+        UPLOAD,
+        title=f"Copy uploaded {iso.file_name} to {iso.host.name}",
+        target_type=TargetType.ISO,
+        target_key=iso.target_key,
+        target_label=iso.file_name,
+        host=iso.host,
+        user=user,
+        params={"iso_id": iso.pk, "upload_id": upload.pk},
+    )
+
+
+def queue_delete(iso: IsoImage, user: Any) -> Job:
+    return enqueue(
+        DELETE,
+        title=f"Delete {iso.file_name} from {iso.host.name}",
+        target_type=TargetType.ISO,
+        target_key=iso.target_key,
+        target_label=iso.file_name,
+        host=iso.host,
+        user=user,
+        params={"iso_id": iso.pk},
+    )
+
+
+# --- helpers -----------------------------------------------------------------------------------
+def _iso(ctx: JobContext) -> IsoImage | None:
+    return IsoImage.objects.select_related("host").filter(pk=ctx.job.params["iso_id"]).first()
+
+
+def _save(iso: IsoImage, **values: Any) -> None:
+    IsoImage.objects.filter(pk=iso.pk).update(**values)
+    for key, value in values.items():
+        setattr(iso, key, value)
+
+
+class _Throttle:
+    """Report progress at most every `every` seconds (each report is a DB write)."""
+
+    def __init__(self, ctx: JobContext, every: float = 0.4) -> None:
+        self.ctx, self.every, self.last = ctx, every, 0.0
+
+    def __call__(self, percent: float, message: str, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self.last >= self.every:
+            self.last = now
+            self.ctx.progress(percent, message)
+
+
+def _share(done: int, total: int | None, start: int = 5, span: int = 85) -> float:
+    if not total:
+        return start
+    return start + span * min(done, total) / total
+
+
+def _sofar(done: int, total: int | None) -> str:
+    if total:
+        return f"{human_bytes(done)} of {human_bytes(total)}"
+    return f"{human_bytes(done)} (size unknown)"
+
+
+def _run_guarded(ctx: JobContext, iso: IsoImage, body: Any) -> str:
+    """Run `body`, leaving the image FAILED / CANCELLED / BAD with the reason when it stops."""
+    try:
+        return str(body())
+    except JobCancelled:
+        _save(iso, state=IsoImage.State.CANCELLED, error="Cancelled; the partial file was removed.")
+        raise
+    except ChecksumMismatch as exc:
+        _save(iso, state=IsoImage.State.BAD, error=str(exc))
+        raise
+    except Exception as exc:
+        _save(iso, state=IsoImage.State.FAILED, error=str(exc)[:2000])
+        raise
+
+
+def _remove(ctx: JobContext, path: str, why: str) -> None:
+    with ctx.step(f"Remove {path}") as record:
+        ctx.transport.remove(path)
+        record.output = why
+
+
+def _verify(ctx: JobContext, iso: IsoImage, *, known_sha256: str = "") -> str:
+    """Hash the image on the host, compare with what we expect, and mark it READY."""
+    policy = policy_for(iso.host)
+    _save(iso, state=IsoImage.State.VERIFYING)
+    ctx.progress(92, "Computing SHA-256 on the host")
+    result = ctx.run(
+        commands.sha_digest(iso.path, "sha256", policy=policy),
+        label="SHA-256 of the image",
+        timeout=settings.JOB_TIME_LIMIT,
+    )
+    digest = result.stdout.strip().lower()
+    st = ctx.transport.stat(iso.path)
+    _save(iso, sha256=digest, size_bytes=st.size if st else iso.size_bytes)
+    if known_sha256 and digest != known_sha256:
+        raise StepFailed(
+            f"The copy on the host differs from the upload (SHA-256 {digest} instead of "
+            f"{known_sha256}); upload it again."
+        )
+    if iso.expected_digest:
+        actual = digest
+        if iso.expected_algo == "sha512":
+            ctx.progress(96, "Computing SHA-512 on the host")
+            out = ctx.run(
+                commands.sha_digest(iso.path, "sha512", policy=policy),
+                label="SHA-512 of the image",
+                timeout=settings.JOB_TIME_LIMIT,
+            )
+            actual = out.stdout.strip().lower()
+        if actual != iso.expected_digest.lower():
+            raise ChecksumMismatch(
+                f"Checksum mismatch: expected {iso.expected_algo.upper()} {iso.expected_digest}, "
+                f"the file on the host has {actual}. The image is marked bad; do not boot it."
+            )
+        ctx.note("Checksum verified", f"{iso.expected_algo.upper()} matches {iso.expected_digest}")
+    _save(iso, state=IsoImage.State.READY, error="")
+    ctx.result(sha256=digest, path=iso.path)
+    return digest
+
+
+# --- fetch -------------------------------------------------------------------------------------
+@job_kind(FETCH)
+def fetch_iso(ctx: JobContext) -> str:
+    """Download a URL on the host with fetch(1), with progress, cancel and a checksum check."""
+    iso = _iso(ctx)
+    if iso is None:
+        return "The image was removed from the panel before the job ran"
+    url: str = ctx.job.params["url"]
+    query = urlsplit(url).query
+    if query:
+        ctx.secret(query)  # signed download links carry their token in the query string
+    return _run_guarded(ctx, iso, lambda: _fetch(ctx, iso, url))
+
+
+def _fetch(ctx: JobContext, iso: IsoImage, url: str) -> str:
+    host, allow = iso.host, bool(ctx.job.params.get("allow_private"))
+    timeout = int(settings.FETCH_TIMEOUT)
+    policy = policy_for(host)
+    ctx.progress(2, "Asking the server for the size")
+    with ctx.step(f"Create {host.iso_dir}") as record:
+        ctx.transport.makedirs(host.iso_dir)
+        record.output = "ready"
+    sized = ctx.run(
+        commands.fetch_size(url, timeout, allow_private=allow),
+        label="Size of the download",
+        timeout=timeout + 30,
+    )
+    total = parsers.parse_fetch_size(sized.stdout)
+    _save(iso, size_bytes=total, state=IsoImage.State.FETCHING, error="")
+    if ctx.transport.stat(iso.path) is not None:
+        # Left by an earlier attempt of this job (the name is reserved in the panel).
+        _remove(ctx, iso.path, "left over from an earlier attempt")
+    argv = commands.fetch_to(url, iso.path, timeout, allow_private=allow, policy=policy)
+    report = _Throttle(ctx)
+    report(5, f"Downloading: {_sofar(0, total)}", force=True)
+    with ctx.step("Download", argv) as record:
+        running = ctx.transport.start(argv, timeout=settings.JOB_TIME_LIMIT)
+        while (result := running.poll()) is None:
+            try:
+                ctx.check_cancelled()
+            except JobCancelled:
+                running.cancel()
+                ctx.transport.remove(iso.path)
+                record.output = "Cancelled by the user; the partial file was removed."
+                raise
+            st = ctx.transport.stat(iso.path)
+            done = st.size if st else 0
+            report(_share(done, total), f"Downloading: {_sofar(done, total)}")
+            time.sleep(POLL_SECONDS)
+        record.rc = result.rc
+        record.output = ctx.redact(tail(result.stderr or result.stdout or ""))
+        if result.rc != 0:
+            raise parsers.classify_error(argv, result.rc, result.stdout, result.stderr)
+    report(90, f"Downloaded {_sofar(total or 0, total)}", force=True)
+    digest = _verify(ctx, iso)
+    return f"Fetched {iso.file_name} ({iso.size_human}), SHA-256 {digest[:16]}…"
+
+
+# --- upload ------------------------------------------------------------------------------------
+@job_kind(UPLOAD)
+def upload_iso(ctx: JobContext) -> str:
+    """Copy a received upload to the host's ISO directory (SFTP for SSH hosts), then verify."""
+    iso = _iso(ctx)
+    upload = UploadSession.objects.filter(pk=ctx.job.params["upload_id"]).first()
+    if iso is None or upload is None:
+        return "The image was removed from the panel before the job ran"
+    return _run_guarded(ctx, iso, lambda: _upload(ctx, iso, upload))
+
+
+def _upload(ctx: JobContext, iso: IsoImage, upload: UploadSession) -> str:
+    local = upload.local_path
+    host = iso.host
+    _save(iso, state=IsoImage.State.TRANSFERRING, error="")
+    on_host = ctx.transport.stat(iso.path)
+    if ctx.redelivered and on_host is not None and on_host.size == upload.size_bytes:
+        ctx.note("Already copied", "An earlier attempt copied the file; checking its SHA-256.")
+    else:
+        if not local.exists():
+            raise StepFailed("The uploaded file is no longer on the panel; upload it again.")
+        with ctx.step(f"Create {host.iso_dir}") as record:
+            ctx.transport.makedirs(host.iso_dir)
+            record.output = "ready"
+        report = _Throttle(ctx)
+        total = upload.size_bytes
+
+        def progress(done: int, size: int) -> None:
+            if time.monotonic() - report.last >= report.every:
+                ctx.check_cancelled()  # raising here aborts the copy; the temp file is removed
+            report(_share(done, size or total), f"Copying to the host: {_sofar(done, total)}")
+
+        how = "SFTP" if host.transport == "ssh" else "file copy"
+        with ctx.step(f"Copy to {iso.path} ({how})") as record:
+            ctx.transport.put_file(str(local), iso.path, progress)
+            record.output = f"{human_bytes(total)} copied"
+        report(90, f"Copied {human_bytes(total)}", force=True)
+    digest = _verify(ctx, iso, known_sha256=upload.sha256)
+    local.unlink(missing_ok=True)
+    return f"Copied {iso.file_name} ({iso.size_human}) to {host.name}, SHA-256 {digest[:16]}…"
+
+
+# --- delete ------------------------------------------------------------------------------------
+@job_kind(DELETE)
+def delete_iso(ctx: JobContext) -> str:
+    """Remove the image file from the host and forget it (refused while a domU has it)."""
+    iso = _iso(ctx)
+    if iso is None:
+        return "The image was already removed from the panel"
+    reason = iso_in_use(iso)
+    if reason:
+        raise StepFailed(f"Not deleting {iso.file_name}: {reason}. Eject it first.")
+    try:
+        _remove(ctx, iso.path, "removed")
+    except Dom0Error as exc:
+        raise StepFailed(f"Could not remove {iso.path}: {exc}") from exc
+    upload = UploadSession.objects.filter(iso=iso).first()
+    if upload is not None:
+        upload.local_path.unlink(missing_ok=True)
+    iso.delete()
+    return f"Deleted {iso.path}"

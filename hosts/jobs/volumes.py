@@ -1,0 +1,289 @@
+"""ZFS volume jobs: create, destroy (with busy retries), scan the host, import what we find.
+
+Each job checks the host with `zfs list` before it acts, so a job redelivered after its worker
+died finishes what it started instead of failing on its own earlier work.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.db import transaction
+
+from hosts.choices import TargetType
+from hosts.dom0 import commands, parsers, validate
+from hosts.dom0.errors import DatasetBusy, DatasetExists, Dom0Error
+from hosts.jobs.context import JobContext, StepFailed
+from hosts.jobs.enqueue import enqueue
+from hosts.jobs.registry import job_kind
+from hosts.models import Host, Job, Volume
+
+CREATE = "volume.create"
+DESTROY = "volume.destroy"
+SCAN = "volume.scan"
+IMPORT = "volume.import"
+
+
+# --- who uses a volume -------------------------------------------------------------------------
+def volume_in_use(volume: Volume) -> str | None:
+    """Return why `volume` must not be destroyed (a domU's config uses it), or None.
+
+    Asks the domUs app when it is installed: a relation from Domain to Volume, or a disks/config
+    field that names the volume's device path.
+    """
+    try:
+        domain_model = apps.get_model("domains", "Domain")
+    except LookupError:
+        return None
+    users = _domains_referencing(domain_model, Volume, volume, volume.device_path)
+    if users:
+        return f"the domU {users[0]} uses it as a disk"
+    return None
+
+
+def _domains_referencing(model: Any, target: type, obj: Any, text: str) -> list[str]:
+    """Return names of `model` rows that point at `obj` by relation or mention `text`."""
+    names: set[str] = set()
+    for field in model._meta.get_fields():
+        related = getattr(field, "related_model", None)
+        if related is target and (field.many_to_one or field.many_to_many):
+            names.update(str(d) for d in model.objects.filter(**{field.name: obj}))
+        elif field.concrete and not field.is_relation and _is_text_field(field):
+            if any(word in field.name for word in ("disk", "config", "cfg", "cdrom", "iso")):
+                names.update(
+                    str(d) for d in model.objects.filter(**{f"{field.name}__contains": text})
+                )
+    return sorted(names)
+
+
+def _is_text_field(field: Any) -> bool:
+    # JSONField is left out: `__contains` means containment there and SQLite lacks it.
+    return field.get_internal_type() in ("TextField", "CharField")
+
+
+# --- queueing (called from views inside transaction.atomic) ------------------------------------
+def queue_create(volume: Volume, user: Any) -> Job:
+    return enqueue(
+        CREATE,
+        title=f"Create volume {volume.dataset} ({volume.size_human})",
+        target_type=TargetType.VOLUME,
+        target_key=volume.target_key,
+        target_label=volume.dataset,
+        host=volume.host,
+        user=user,
+        params={"volume_id": volume.pk},
+    )
+
+
+def queue_destroy(volume: Volume, user: Any) -> Job:
+    return enqueue(
+        DESTROY,
+        title=f"Destroy volume {volume.dataset}",
+        target_type=TargetType.VOLUME,
+        target_key=volume.target_key,
+        target_label=volume.dataset,
+        host=volume.host,
+        user=user,
+        params={"volume_id": volume.pk, "dataset": volume.dataset},
+    )
+
+
+def scan_key(host: Host) -> str:
+    return f"volumes:{host.pk}"
+
+
+def queue_scan(host: Host, user: Any) -> Job:
+    return enqueue(
+        SCAN,
+        title=f"Scan volumes on {host.name}",
+        target_type=TargetType.HOST,
+        target_key=scan_key(host),
+        target_label=f"{host.name} volumes",
+        host=host,
+        user=user,
+    )
+
+
+def queue_import(host: Host, dataset: str, user: Any) -> Job:
+    return enqueue(
+        IMPORT,
+        title=f"Import volume {dataset}",
+        target_type=TargetType.VOLUME,
+        target_key=f"volume:{host.pk}:{dataset}",
+        target_label=dataset,
+        host=host,
+        user=user,
+        params={"dataset": dataset},
+    )
+
+
+# --- helpers -----------------------------------------------------------------------------------
+def _host(ctx: JobContext) -> Host:
+    host = ctx.job.host
+    if host is None:
+        raise StepFailed("This job has no host")
+    return host
+
+
+def _volume(ctx: JobContext) -> Volume | None:
+    return Volume.objects.select_related("host").filter(pk=ctx.job.params["volume_id"]).first()
+
+
+def list_volumes(ctx: JobContext, host: Host) -> dict[str, parsers.ZfsVolume]:
+    """Run `zfs list -H -p` under the host's volumes parent and return the volumes by name."""
+    result = ctx.run(
+        commands.zfs_list_volumes(host.volumes_parent), label="List volumes", timeout=60
+    )
+    return {row.name: row for row in parsers.parse_zfs_list(result.stdout)}
+
+
+def _save(volume: Volume, **values: Any) -> None:
+    Volume.objects.filter(pk=volume.pk).update(**values)
+    for key, value in values.items():
+        setattr(volume, key, value)
+
+
+def _observed(row: parsers.ZfsVolume) -> dict[str, Any]:
+    values: dict[str, Any] = {"used_bytes": row.used}
+    if row.volsize:
+        values["size_bytes"] = row.volsize
+    if row.refreservation is not None:
+        values["sparse"] = row.refreservation == 0
+    return values
+
+
+# --- jobs --------------------------------------------------------------------------------------
+@job_kind(CREATE)
+def create_volume(ctx: JobContext) -> str:
+    """Run `zfs create -V <size> -o volmode=dev <parent>/<name>` unless the host already has it."""
+    volume = _volume(ctx)
+    if volume is None:
+        return "The volume was removed from the panel before the job ran"
+    try:
+        ctx.progress(10, "Checking the host")
+        found = list_volumes(ctx, volume.host)
+        if volume.dataset in found:
+            if not ctx.redelivered:
+                raise DatasetExists(
+                    f"The ZFS dataset '{volume.dataset}' already exists on the host",
+                    hint="Choose another name, or scan the host's volumes and import it.",
+                )
+            ctx.note("Already created", "This job created it before its worker was lost.")
+        else:
+            ctx.progress(40, f"Creating {volume.dataset}")
+            argv = commands.zfs_create_volume(
+                volume.dataset, volume.size_bytes, sparse=volume.sparse
+            )
+            ctx.run(argv, label="Create volume", timeout=300)
+            ctx.progress(80, "Reading the new volume")
+            found = list_volumes(ctx, volume.host)
+        row = found.get(volume.dataset)
+        if row is None:
+            raise StepFailed(f"zfs create succeeded but {volume.dataset} is not listed")
+    except Exception as exc:
+        _save(volume, state=Volume.State.FAILED)
+        if isinstance(exc, DatasetExists):
+            # Not ours: forget the row so the name can be imported.
+            Volume.objects.filter(pk=volume.pk).delete()
+        raise
+    _save(volume, state=Volume.State.READY, **_observed(row))
+    ctx.result(dataset=volume.dataset, device=volume.device_path)
+    return f"Created {volume.device_path} ({volume.size_human})"
+
+
+@job_kind(DESTROY)
+def destroy_volume(ctx: JobContext) -> str:
+    """Run `zfs destroy`, retrying "dataset is busy" a few times, then forget the volume."""
+    volume = _volume(ctx)
+    if volume is None:
+        return "The volume was already removed from the panel"
+    previous = volume.state
+    reason = volume_in_use(volume)
+    if reason:
+        raise StepFailed(f"Not destroying {volume.dataset}: {reason}. Remove it from that domU.")
+    ctx.progress(10, "Checking the host")
+    found = list_volumes(ctx, volume.host)
+    if volume.dataset not in found:
+        ctx.note("Not on the host", f"{volume.dataset} does not exist; removing it from the panel.")
+        volume.delete()
+        return f"{volume.dataset} was not on the host; removed from the panel"
+    _save(volume, state=Volume.State.DESTROYING)
+    argv = commands.zfs_destroy(volume.dataset)
+    tries = max(1, int(settings.VOLUME_BUSY_RETRIES))
+    for attempt in range(1, tries + 1):
+        ctx.progress(20 + 60 * attempt // tries, f"Destroying (try {attempt} of {tries})")
+        try:
+            ctx.run(argv, label=f"Destroy volume (try {attempt})", timeout=300)
+            break
+        except DatasetBusy as exc:
+            if attempt == tries:
+                _save(volume, state=previous if previous != Volume.State.DESTROYING else "ready")
+                raise DatasetBusy(
+                    f"The ZFS volume '{volume.dataset}' is still busy after {tries} tries",
+                    hint="A running domU probably uses it: stop that domU, then destroy again.",
+                    argv=exc.argv,
+                    rc=exc.rc,
+                    stderr=exc.stderr,
+                ) from exc
+            time.sleep(settings.VOLUME_BUSY_PAUSE)
+        except Dom0Error:
+            _save(volume, state=previous)
+            raise
+    volume.delete()
+    return f"Destroyed {volume.dataset}"
+
+
+@job_kind(SCAN)
+def scan_volumes(ctx: JobContext) -> str:
+    """Reconcile the panel's volumes with `zfs list`; report the ones the panel does not know."""
+    host = _host(ctx)
+    ctx.progress(20, "Listing volumes")
+    found = list_volumes(ctx, host)
+    known = {v.dataset: v for v in Volume.objects.filter(host=host)}
+    settled = (Volume.State.READY, Volume.State.MISSING)
+    with transaction.atomic():
+        for name, volume in known.items():
+            if volume.state not in settled:
+                continue  # a create or destroy job owns this row right now
+            row = found.get(name)
+            if row is None:
+                _save(volume, state=Volume.State.MISSING)
+            else:
+                _save(volume, state=Volume.State.READY, **_observed(row))
+    unmanaged = [
+        {"dataset": row.name, "size": row.volsize, "used": row.used}
+        for name, row in sorted(found.items())
+        if name not in known
+    ]
+    ctx.result(unmanaged=unmanaged, listed=len(found))
+    return f"{len(found)} volumes on the host, {len(unmanaged)} not in the panel"
+
+
+@job_kind(IMPORT)
+def import_volume(ctx: JobContext) -> str:
+    """Add a volume that exists on the host (under its volumes parent) to the panel."""
+    host = _host(ctx)
+    dataset = ctx.job.params["dataset"]
+    validate.dataset_name(dataset, require_child=True)
+    if not dataset.startswith(host.volumes_parent.rstrip("/") + "/"):
+        raise StepFailed(f"{dataset} is not under {host.volumes_parent}")
+    found = list_volumes(ctx, host)
+    row = found.get(dataset)
+    if row is None:
+        raise StepFailed(f"{dataset} is not a volume on {host.name}")
+    volume, created = Volume.objects.get_or_create(
+        host=host,
+        dataset=dataset,
+        defaults={
+            "size_bytes": row.volsize or 0,
+            "state": Volume.State.READY,
+            "imported": True,
+            "owner": ctx.job.requested_by,
+        },
+    )
+    _save(volume, **_observed(row))
+    ctx.result(volume=str(volume.code))
+    return f"Imported {dataset}" if created else f"{dataset} was already in the panel"
