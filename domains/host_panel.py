@@ -1,11 +1,31 @@
-"""Context for the domUs section of the host page (the domUs work fills this in)."""
+"""Context for the domUs section of the host page: managed domUs and ones to import."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest
 
-from hosts.models import Host
+from domains.access import domains_for_user
+from domains.models import Domain
+from hosts import access
+from hosts.choices import ACTIVE_JOB_STATUSES
+from hosts.models import Host, Job
 
 
 def host_domains_context(request: HttpRequest, host: Host) -> dict[str, object]:
-    return {}
+    domains = list(domains_for_user(request.user).filter(host=host))
+    managed = set(Domain.objects.filter(host=host).values_list("name", flat=True))
+    seen = [d for d in (host.facts or {}).get("domains", []) if d.get("domid") != 0]
+    keys = [d.target_key for d in domains]
+    busy = (
+        Job.objects.filter(
+            host=host, kind__startswith="domain.", status__in=ACTIVE_JOB_STATUSES
+        ).exists()
+        or Job.objects.filter(target_key__in=keys, status__in=ACTIVE_JOB_STATUSES).exists()
+    )
+    return {
+        "host_domains": domains,
+        "unmanaged": [d for d in seen if d.get("name") not in managed],
+        "domus_busy": busy,
+        "can_operate": access.can_operate(request.user),
+        "is_admin": access.is_admin(request.user),
+    }

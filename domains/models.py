@@ -1,1 +1,134 @@
-"""DomU models (see the domUs issue)."""
+"""DomUs: what the panel wants each guest to be, what it last saw, and every config it wrote."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from hosts.models import Owned
+
+
+class DomainState(models.TextChoices):
+    """A domU's observed state, from the `xl list` state letters (facts §1.2)."""
+
+    RUNNING = "running", "running"
+    BLOCKED = "blocked", "idle"
+    PAUSED = "paused", "paused"
+    SHUTDOWN = "shutdown", "shut down"
+    CRASHED = "crashed", "crashed"
+    DYING = "dying", "dying"
+    NOT_RUNNING = "not_running", "not running"
+    UNKNOWN = "unknown", "unknown"
+
+
+#: States in which the domain exists in the hypervisor (it shows in `xl list`).
+PRESENT_STATES = (
+    DomainState.RUNNING,
+    DomainState.BLOCKED,
+    DomainState.PAUSED,
+    DomainState.SHUTDOWN,
+    DomainState.CRASHED,
+    DomainState.DYING,
+)
+
+
+class Domain(Owned):
+    """A domU on one host: its desired settings, its config history, and its last observed state.
+
+    The config file text (the latest `DomainConfigVersion`) is the record of the domU, as on a
+    FreeBSD Dom0 the config file is the only record; the fields below summarise it for pages and
+    capacity checks and are kept in step whenever a version is written.
+    """
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    host = models.ForeignKey("hosts.Host", on_delete=models.CASCADE, related_name="domains")
+    name = models.CharField(max_length=64)
+    memory_mb = models.PositiveIntegerField()
+    vcpus = models.PositiveSmallIntegerField(default=1)
+    volume = models.ForeignKey(
+        "hosts.Volume", null=True, blank=True, on_delete=models.SET_NULL, related_name="domains"
+    )
+    iso = models.ForeignKey(
+        "hosts.IsoImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="domains"
+    )
+    bridge = models.CharField(max_length=16, blank=True)
+    vnc_enabled = models.BooleanField(default=True)
+    vnc_listen = models.CharField(max_length=64, default="127.0.0.1")
+    # Allocated by the panel per host and written as `vncdisplay` with `vncunused = 0`, so the
+    # port (5900 + display) is the same after every start.
+    vnc_display = models.PositiveSmallIntegerField(null=True, blank=True)
+    vnc_password = models.CharField(max_length=8, blank=True)
+    serial_pty = models.BooleanField(default=True)
+    tablet = models.BooleanField(default=True)
+    autostart = models.BooleanField(default=False)
+    autostart_order = models.PositiveSmallIntegerField(default=10)
+    autostart_delay = models.PositiveSmallIntegerField(
+        default=0, help_text="Seconds to wait after starting this domU before the next one."
+    )
+    imported = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # Observed (written by workers only).
+    state = models.CharField(
+        max_length=12, choices=DomainState.choices, default=DomainState.UNKNOWN
+    )
+    state_letters = models.CharField(max_length=6, blank=True)
+    domid = models.PositiveIntegerField(null=True, blank=True)
+    cpu_seconds = models.FloatField(null=True, blank=True)
+    mem_mib = models.PositiveIntegerField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    # Desired: set by start/create, cleared by shutdown/destroy; autostart looks at it.
+    should_run = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["host__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["host", "name"], name="domain_unique_name"),
+            models.UniqueConstraint(fields=["host", "vnc_display"], name="domain_unique_vnc"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("domains:detail", args=[self.code])
+
+    @property
+    def target_key(self) -> str:
+        return f"domain:{self.pk}"
+
+    @property
+    def is_present(self) -> bool:
+        return self.state in PRESENT_STATES
+
+    @property
+    def vnc_port(self) -> int | None:
+        return None if self.vnc_display is None else 5900 + self.vnc_display
+
+
+class DomainConfigVersion(models.Model):
+    """One version of a domU's xl config file, exactly as the panel wrote (or found) it."""
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    text = models.TextField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["domain", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "number"], name="domain_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.domain} v{self.number}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("domains:history", args=[self.domain.code]) + f"?b={self.number}"

@@ -3,4 +3,19 @@ from django.urls import path
 from domains import views
 
 app_name = "domains"
-urlpatterns = [path("", views.domain_list, name="list")]
+urlpatterns = [
+    path("", views.domain_list, name="list"),
+    path("new/", views.domain_new, name="new"),
+    path("new/preview/", views.domain_preview, name="preview"),
+    path("host/<uuid:code>/", views.host_panel, name="host_panel"),
+    path("host/<uuid:code>/import/", views.domain_import, name="import"),
+    path("<uuid:code>/", views.domain_detail, name="detail"),
+    path("<uuid:code>/live/", views.domain_live, name="live"),
+    path("<uuid:code>/vnc-password/", views.vnc_password, name="vnc_password"),
+    path("<uuid:code>/action/<str:action>/", views.domain_action, name="action"),
+    path("<uuid:code>/finish-install/", views.domain_finish_install, name="finish_install"),
+    path("<uuid:code>/cd-insert/", views.domain_cd_insert, name="cd_insert"),
+    path("<uuid:code>/delete/", views.domain_delete, name="delete"),
+    path("<uuid:code>/history/", views.domain_history, name="history"),
+    path("<uuid:code>/history/<int:number>/restore/", views.domain_restore, name="restore"),
+]

@@ -1,17 +1,362 @@
-"""DomU pages. Until the domU model lands, the list shows what each host's `xl list` reported."""
+"""DomU pages: list, new (with live config preview), detail, actions, VNC, history, import."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from typing import Any
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from domains import actions, cfg, history, records
+from domains import vnc as vnc_info
+from domains.access import domains_for_user, get_domain_for_user, may_operate
+from domains.forms import NEW, DomainForm, host_domain_names
+from domains.host_panel import host_domains_context
+from domains.models import Domain, DomainConfigVersion
 from hosts import access
+from hosts.choices import ACTIVE_JOB_STATUSES
+from hosts.models import Host, IsoImage, Job, Volume
+
+GIB = 2**30
+
+
+# --- list, host panel ---------------------------------------------------------------------------
 
 
 def domain_list(request: HttpRequest) -> HttpResponse:
-    rows = []
-    for host in access.hosts_for_user(request.user):
-        for dom in (host.facts or {}).get("domains", []):
-            if dom.get("domid") != 0:
-                rows.append({"host": host, **dom})
-    return render(request, "domains/list.html", {"rows": rows})
+    domains = list(domains_for_user(request.user).select_related("owner"))
+    active = _active_keys([d.target_key for d in domains])
+    context = {
+        "domains": domains,
+        "watch_fast": bool(active),
+        "can_operate": access.can_operate(request.user),
+    }
+    template = "domains/_list_table.html" if request.htmx else "domains/list.html"
+    return render(request, template, context)
+
+
+def host_panel(request: HttpRequest, code: str) -> HttpResponse:
+    """The host page's domU section on its own (the section polls it)."""
+    host = access.get_host_for_user(request.user, code)
+    return render(
+        request, "hosts/_domus.html", {"host": host, **host_domains_context(request, host)}
+    )
+
+
+def _active_keys(keys: list[str]) -> set[str]:
+    if not keys:
+        return set()
+    return set(
+        Job.objects.filter(target_key__in=keys, status__in=ACTIVE_JOB_STATUSES).values_list(
+            "target_key", flat=True
+        )
+    )
+
+
+# --- new ----------------------------------------------------------------------------------------
+
+
+def domain_new(request: HttpRequest) -> HttpResponse:
+    access.require_operator(request.user)
+    host = Host.objects.filter(code=request.GET.get("host") or None).first()
+    if request.method == "POST":
+        form = DomainForm(request.POST, user=request.user)
+        if form.is_valid():
+            domain = _create(request, form)
+            if domain is not None:
+                return redirect(domain)
+    else:
+        form = DomainForm(user=request.user, host=host)
+    context = {"form": form, "host": form.host, "preview": form.preview()}
+    return render(request, "domains/new.html", context)
+
+
+@require_POST
+def domain_preview(request: HttpRequest) -> HttpResponse:
+    """The live preview: the exact config the form would write, and what is wrong so far."""
+    access.require_operator(request.user)
+    form = DomainForm(request.POST, user=request.user)
+    form.is_valid()
+    return render(request, "domains/_preview.html", {"form": form, "preview": form.preview()})
+
+
+def _create(request: HttpRequest, form: DomainForm) -> Domain | None:
+    data = form.cleaned_data
+    host: Host = data["host"]
+    try:
+        with transaction.atomic():
+            volume = data["volume"] if data["disk"] != NEW else None
+            if data["disk"] == NEW:
+                volume = Volume.objects.create(
+                    host=host,
+                    dataset=form.dataset,
+                    size_bytes=data["disk_gib"] * GIB,
+                    state=Volume.State.CREATING,
+                    owner=request.user,
+                )
+            settings = form.settings
+            assert settings is not None
+            domain = Domain.objects.create(
+                host=host,
+                name=data["name"],
+                owner=request.user,
+                memory_mb=data["memory_mb"],
+                vcpus=data["vcpus"],
+                volume=volume,
+                iso=data["iso"],
+                bridge=data["bridge"],
+                vnc_enabled=data["vnc_enabled"],
+                vnc_listen=data["vnc_listen"],
+                vnc_display=settings.vnc_display,
+                vnc_password=data["vnc_password"],
+                serial_pty=data["serial_pty"],
+                tablet=data["tablet"],
+                autostart=data["autostart"],
+                autostart_order=data["autostart_order"],
+                autostart_delay=data["autostart_delay"],
+            )
+            text = cfg.render(cfg.build(settings))
+            records.add_version(domain, text, author=request.user, note="Created")
+            actions.queue(
+                domain,
+                actions.CREATE,
+                f"Create {domain.name} on {host.name}",
+                user=request.user,
+                params={"new_volume": data["disk"] == NEW},
+            )
+    except IntegrityError:
+        # Two people took the same name or VNC display at once; the form shows it again.
+        form.add_error("name", "That name (or the VNC display) was just taken; try again.")
+        return None
+    return domain
+
+
+# --- detail, live part --------------------------------------------------------------------------
+
+
+def domain_detail(request: HttpRequest, code: str) -> HttpResponse:
+    domain = get_domain_for_user(request.user, code)
+    template = "domains/_body.html" if request.htmx else "domains/detail.html"
+    return render(request, template, _detail_context(request, domain))
+
+
+def _detail_context(request: HttpRequest, domain: Domain) -> dict[str, Any]:
+    versions = list(domain.versions.select_related("author").order_by("-number"))
+    text = versions[0].text if versions else ""
+    return {
+        **_live_context(request, domain),
+        "versions": versions,
+        "config_text": cfg.mask_password(text),
+        "config_path": cfg.config_path(domain.host.config_dir, domain.name),
+        "vnc": _vnc(domain),
+        "isos": access.owned_for_user(
+            IsoImage.objects.filter(host=domain.host, state=IsoImage.State.READY), request.user
+        ),
+        "jobs": Job.objects.filter(target_key=domain.target_key).select_related("requested_by")[
+            :10
+        ],
+    }
+
+
+def domain_live(request: HttpRequest, code: str) -> HttpResponse:
+    """The polled live part; when the job it watched has ended, the rest of the page reloads."""
+    domain = get_domain_for_user(request.user, code)
+    context = _live_context(request, domain)
+    response = render(request, "domains/_live.html", context)
+    if request.GET.get("was_active") and context["job"] is None:
+        response["HX-Trigger"] = "domain-updated"
+    return response
+
+
+def _live_context(request: HttpRequest, domain: Domain) -> dict[str, Any]:
+    jobs = Job.objects.filter(target_key=domain.target_key).order_by("-created_at", "-id")
+    job = jobs.filter(status__in=ACTIVE_JOB_STATUSES).order_by("created_at").first()
+    last = job or jobs.first()
+    text = records.current_version(domain)
+    return {
+        "domain": domain,
+        "job": job,
+        "last_job": last,
+        "can_operate": may_operate(request.user, domain),
+        "has_cdrom": cfg.has_cdrom(text.text) if text else False,
+        "offer_force": bool(
+            last and not job and last.kind == actions.SHUTDOWN and last.status == "failed"
+        ),
+    }
+
+
+def _vnc(domain: Domain) -> vnc_info.VncDetails | None:
+    if not domain.vnc_enabled:
+        return None
+    host = domain.host
+    return vnc_info.details(
+        listen=domain.vnc_listen,
+        display=domain.vnc_display,
+        host_address=host.address or host.name,
+        ssh_user=host.ssh_user,
+        ssh_port=host.ssh_port,
+    )
+
+
+@require_POST
+def vnc_password(request: HttpRequest, code: str) -> HttpResponse:
+    """Reveal the VNC password to someone who may operate this domU (403 for viewers)."""
+    domain = get_domain_for_user(request.user, code)
+    if not may_operate(request.user, domain):
+        raise PermissionDenied("Only people who may operate this domU can read its password.")
+    return render(request, "domains/_vnc_password.html", {"domain": domain})
+
+
+# --- actions ------------------------------------------------------------------------------------
+
+
+@require_POST
+def domain_action(request: HttpRequest, code: str, action: str) -> HttpResponse:
+    domain = get_domain_for_user(request.user, code, write=True)
+    if action not in actions.LIFECYCLE:
+        raise Http404("No such action")
+    kind, verb, params = actions.LIFECYCLE[action]
+    with transaction.atomic():
+        job = actions.queue(domain, kind, f"{verb} {domain.name}", user=request.user, params=params)
+    messages.info(request, f"{verb} {domain.name}: job #{job.pk}.")
+    return redirect(domain)
+
+
+@require_POST
+def domain_finish_install(request: HttpRequest, code: str) -> HttpResponse:
+    domain = get_domain_for_user(request.user, code, write=True)
+    text = records.current_text(domain)
+    if not cfg.has_cdrom(text):
+        messages.info(request, f"{domain.name}'s config has no cdrom any more.")
+        return redirect(domain)
+    with transaction.atomic():
+        records.add_version(
+            domain,
+            cfg.without_cdrom(text),
+            author=request.user,
+            note="Finish install: removed the installer cdrom",
+        )
+        job = actions.queue(
+            domain,
+            actions.FINISH_INSTALL,
+            f"Finish installing {domain.name}",
+            user=request.user,
+        )
+    messages.info(
+        request, f"Removed the cdrom; re-creating {domain.name} from its disk (job #{job.pk})."
+    )
+    return redirect(domain)
+
+
+@require_POST
+def domain_cd_insert(request: HttpRequest, code: str) -> HttpResponse:
+    domain = get_domain_for_user(request.user, code, write=True)
+    iso = (
+        access.owned_for_user(IsoImage.objects.filter(host=domain.host), request.user)
+        .filter(code=request.POST.get("iso") or None, state=IsoImage.State.READY)
+        .first()
+    )
+    if iso is None:
+        messages.error(request, "Choose a ready ISO image from this host's library.")
+        return redirect(domain)
+    with transaction.atomic():
+        actions.queue(
+            domain,
+            actions.CD_INSERT,
+            f"Insert {iso.file_name} into {domain.name}",
+            user=request.user,
+            params={"iso_id": iso.pk},
+        )
+    return redirect(domain)
+
+
+@require_POST
+def domain_delete(request: HttpRequest, code: str) -> HttpResponse:
+    domain = get_domain_for_user(request.user, code, write=True)
+    if request.POST.get("confirm") != domain.name:
+        messages.error(request, f"Type the domU's name ({domain.name}) to delete it.")
+        return redirect(domain)
+    destroy_volume = bool(request.POST.get("destroy_volume")) and domain.volume is not None
+    with transaction.atomic():
+        job = actions.queue(
+            domain,
+            actions.DELETE,
+            f"Delete {domain.name}",
+            user=request.user,
+            params={"destroy_volume": destroy_volume},
+        )
+    messages.info(request, f"Deleting {domain.name} (job #{job.pk}).")
+    return redirect(job)
+
+
+# --- history ------------------------------------------------------------------------------------
+
+
+def domain_history(request: HttpRequest, code: str) -> HttpResponse:
+    domain = get_domain_for_user(request.user, code)
+    versions = list(domain.versions.select_related("author").order_by("-number"))
+    if not versions:
+        raise Http404("No versions")
+    numbers = [v.number for v in versions]
+    b = _int(request.GET.get("b"), numbers[0])
+    a = _int(request.GET.get("a"), b - 1 if b - 1 in numbers else b)
+    by_number = {v.number: v for v in versions}
+    old, new = by_number.get(a), by_number.get(b)
+    if old is None or new is None:
+        raise Http404("No such version")
+    lines = history.diff(old.text, new.text, old_label=f"version {a}", new_label=f"version {b}")
+    context = {
+        "domain": domain,
+        "versions": versions,
+        "a": old,
+        "b": new,
+        "lines": lines,
+        "text": cfg.mask_password(new.text),
+        "can_operate": may_operate(request.user, domain),
+        "current": versions[0].number,
+    }
+    return render(request, "domains/history.html", context)
+
+
+@require_POST
+def domain_restore(request: HttpRequest, code: str, number: int) -> HttpResponse:
+    domain = get_domain_for_user(request.user, code, write=True)
+    version = DomainConfigVersion.objects.filter(domain=domain, number=number).first()
+    if version is None:
+        raise Http404("No such version")
+    with transaction.atomic():
+        new = history.restore(domain, version, author=request.user)
+    messages.success(
+        request,
+        f"Version {number} restored as version {new.number}. It takes effect at the next start.",
+    )
+    return redirect(f"{domain.get_absolute_url()}history/?a={new.number - 1}&b={new.number}")
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value else default
+    except ValueError:
+        return default
+
+
+# --- import -------------------------------------------------------------------------------------
+
+
+@require_POST
+def domain_import(request: HttpRequest, code: str) -> HttpResponse:
+    """Adopt a domU the host runs but the panel does not know (admins only)."""
+    host = access.get_host_for_user(request.user, code, write=True)
+    name = request.POST.get("name", "")
+    known = set(Domain.objects.filter(host=host).values_list("name", flat=True))
+    if name not in host_domain_names(host) or name in known or name == "Domain-0":
+        messages.error(request, f"{name} is not an unmanaged domU on {host.name}.")
+        return redirect(host)
+    with transaction.atomic():
+        job = actions.queue_import(host, name, user=request.user)
+    messages.info(request, f"Importing {name} (job #{job.pk}).")
+    return redirect(host)

@@ -1,0 +1,195 @@
+"""Benchmark: the dashboard's server time against rendering its template from memory, same run.
+
+Seeds 50 hosts × 40 domUs × 1,000 jobs into a fresh SQLite DB, then times
+  - a full GET / through the test client (middleware, session, auth, queries, template), and
+  - rendering dashboard.html from the same context already read into memory,
+and counts the SQL queries of the GET with 40 and with 10 domUs per host (it must not grow).
+Targets: GET / ≤ 1.5× the in-memory render; the same query count for both sizes.
+
+    .venv/bin/python bench/dashboard.py [--hosts 50] [--domains 40] [--jobs 1000] [--rounds 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--hosts", type=int, default=50)
+    parser.add_argument("--domains", type=int, default=40, help="domUs per host")
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=40)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="xenpanel-bench-dash-"))
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "xenpanel.settings",
+            "XENPANEL_VAR_DIR": str(work / "var"),
+            "XENPANEL_ALLOWED_HOSTS": "testserver,localhost",
+        }
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    user = seed(args.hosts, args.domains, args.jobs)
+    server, memory, queries = measure(user, args.rounds)
+    print(f"hosts {args.hosts}, domUs {args.hosts * args.domains}, jobs {args.jobs}")
+    print(f"GET /            median {server * 1000:7.2f} ms  ({queries} SQL queries)")
+    print(f"render in memory median {memory * 1000:7.2f} ms")
+    print(f"ratio            {server / memory:7.2f}x  (target <= 1.5x)")
+
+    trim(args.domains // 4)
+    _, _, fewer = measure(user, 3)
+    print(
+        f"queries with {args.domains // 4} domUs per host: {fewer}; with {args.domains}: {queries}"
+    )
+    if fewer != queries:
+        print("FAIL: the query count grows with the number of domUs")
+        sys.exit(1)
+
+
+def seed(n_hosts: int, per_host: int, n_jobs: int):  # type: ignore[no-untyped-def]
+    from django.contrib.auth import get_user_model
+
+    from domains.models import Domain, DomainState
+    from hosts.models import Host, Job
+
+    user = get_user_model().objects.create_superuser("bench", "b@example.com", "pw-bench-123")
+    states = [DomainState.RUNNING, DomainState.BLOCKED, DomainState.NOT_RUNNING, DomainState.PAUSED]
+    hosts = []
+    for h in range(n_hosts):
+        rows = [
+            {
+                "name": f"d{h}-{i}",
+                "domid": i + 1,
+                "mem_mib": 512,
+                "vcpus": 1,
+                "state": "blocked",
+                "state_letters": "-b----",
+                "cpu_seconds": 1.0,
+            }
+            for i in range(per_host)
+        ]
+        hosts.append(
+            Host(
+                name=f"xen{h:02d}",
+                transport="sim",
+                address=f"10.0.{h}.1",
+                status="ok",
+                facts={
+                    "xen_version": "4.18.0",
+                    "nr_cpus": 64,
+                    "total_memory_mib": 262144,
+                    "free_memory_mib": 262144 - 8192 - 512 * per_host,
+                    "dom0_memory_mib": 8192,
+                    "dom0_vcpus": 4,
+                    "domu_memory_mib": 512 * per_host,
+                    "domu_vcpus": per_host,
+                    "domu_count": per_host,
+                    "domains": rows,
+                },
+            )
+        )
+    Host.objects.bulk_create(hosts)
+    hosts = list(Host.objects.all())
+    Domain.objects.bulk_create(
+        Domain(
+            host=host,
+            name=f"d{h}-{i}",
+            owner=user,
+            memory_mb=512,
+            vcpus=1,
+            vnc_display=i + 1,
+            state=states[i % len(states)],
+            domid=i + 1,
+        )
+        for h, host in enumerate(hosts)
+        for i in range(per_host)
+    )
+    Job.objects.bulk_create(
+        Job(
+            kind="domain.start",
+            title=f"Start d{j}",
+            target_type="domain",
+            target_key=f"domain:{j}",
+            target_label=f"d{j}",
+            host=hosts[j % len(hosts)],
+            requested_by=user,
+            status="succeeded",
+            progress=100,
+            message="started",
+        )
+        for j in range(n_jobs)
+    )
+    return user
+
+
+def trim(per_host: int) -> None:
+    from domains.models import Domain
+
+    keep = [f"-{i}" for i in range(per_host)]
+    doomed = [
+        d.pk for d in Domain.objects.only("name") if not any(d.name.endswith(k) for k in keep)
+    ]
+    Domain.objects.filter(pk__in=doomed).delete()
+
+
+def measure(user, rounds: int) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.db import connection
+    from django.template.loader import render_to_string
+    from django.test import Client, RequestFactory
+    from django.urls import resolve
+
+    from xenpanel.views import dashboard_context
+
+    client = Client()
+    client.force_login(user)
+    client.get("/")  # warm the template cache and the connection
+    # Count with an execute wrapper: the request_started signal resets connection.queries.
+    executed: list[str] = []
+
+    def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        executed.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        response = client.get("/")
+    assert response.status_code == 200, response.status_code
+    server = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        client.get("/")
+        server.append(time.perf_counter() - started)
+
+    request = RequestFactory().get("/")
+    request.user = user
+    request.session = client.session
+    request._messages = FallbackStorage(request)  # noqa: SLF001 (what the middleware sets)
+    request.htmx = False  # type: ignore[attr-defined]
+    request.resolver_match = resolve("/")
+    context = dashboard_context(user)  # read once: the render below touches no DB
+    memory = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        render_to_string("dashboard.html", context, request=request)
+        memory.append(time.perf_counter() - started)
+    return statistics.median(server), statistics.median(memory), len(executed)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Queue domU jobs (called from views inside `transaction.atomic()`, and from observe.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domains.models import Domain
+from hosts.choices import ACTIVE_JOB_STATUSES, TargetType
+from hosts.jobs import enqueue
+from hosts.models import Host, Job
+
+CREATE = "domain.create"
+START = "domain.start"
+SHUTDOWN = "domain.shutdown"
+REBOOT = "domain.reboot"
+PAUSE = "domain.pause"
+UNPAUSE = "domain.unpause"
+DESTROY = "domain.destroy"
+DELETE = "domain.delete"
+FINISH_INSTALL = "domain.finish_install"
+CD_INSERT = "domain.cd_insert"
+CD_EJECT = "domain.cd_eject"
+AUTOSTART = "domain.autostart"
+IMPORT = "domain.import"
+
+#: The lifecycle buttons: action name -> (job kind, title verb, extra params).
+LIFECYCLE: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "start": (START, "Start", {}),
+    "shutdown": (SHUTDOWN, "Shut down", {}),
+    "power_button": (SHUTDOWN, "ACPI power button for", {"force": True}),
+    "reboot": (REBOOT, "Reboot", {}),
+    "force_reboot": (REBOOT, "ACPI reset for", {"force": True}),
+    "pause": (PAUSE, "Pause", {}),
+    "unpause": (UNPAUSE, "Unpause", {}),
+    "destroy": (DESTROY, "Destroy", {}),
+    "cd_eject": (CD_EJECT, "Eject the ISO from", {}),
+}
+
+
+def queue(
+    domain: Domain, kind: str, title: str, *, user: Any = None, params: dict[str, Any] | None = None
+) -> Job:
+    """Queue a job on one domU (its lock keeps two actions on it from running at once)."""
+    return enqueue(
+        kind,
+        title=title,
+        target_type=TargetType.DOMAIN,
+        target_key=domain.target_key,
+        target_label=domain.name,
+        host=domain.host,
+        user=user,
+        params={"domain_id": domain.pk, **(params or {})},
+    )
+
+
+def autostart_key(host: Host) -> str:
+    return f"autostart:{host.pk}"
+
+
+def queue_autostart(host: Host, domain_ids: list[int], *, reason: str) -> Job:
+    """Queue one job that starts these domUs in this order, with their delays between them."""
+    return enqueue(
+        AUTOSTART,
+        title=f"Autostart domUs on {host.name}",
+        target_type=TargetType.HOST,
+        target_key=autostart_key(host),
+        target_label=host.name,
+        host=host,
+        params={"domain_ids": domain_ids, "reason": reason},
+    )
+
+
+def queue_import(host: Host, name: str, *, user: Any) -> Job:
+    return enqueue(
+        IMPORT,
+        title=f"Import {name} from {host.name}",
+        target_type=TargetType.HOST,
+        target_key=f"import:{host.pk}:{name}",
+        target_label=name,
+        host=host,
+        user=user,
+        params={"name": name},
+    )
+
+
+def active_job(domain: Domain) -> Job | None:
+    return (
+        Job.objects.filter(target_key=domain.target_key, status__in=ACTIVE_JOB_STATUSES)
+        .order_by("created_at")
+        .first()
+    )

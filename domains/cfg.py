@@ -1,0 +1,144 @@
+"""Build, render and read back a domU's xl config file (pure functions: no DB, no I/O)."""
+
+from __future__ import annotations
+
+import dataclasses
+import posixpath
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from hosts.dom0 import xlcfg
+from hosts.dom0.commands import PathPolicy
+from hosts.dom0.xlcfg import DiskSpec, DomainConfig, VifSpec
+
+#: Displays the panel hands out per host (ports 5901–5999). 0 is left alone: a desktop VNC
+#: server on the Dom0 itself usually sits on 5900.
+VNC_DISPLAYS = range(1, 100)
+DISK_VDEV = "hda"
+CDROM_VDEV = "hdc"
+# No characters that are easy to misread when typed from a screen into a VNC viewer.
+_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # noqa: S105 (an alphabet)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the new-domU form (or a Domain row) says the config should be."""
+
+    name: str
+    memory_mb: int
+    vcpus: int
+    disk_path: str | None
+    iso_path: str | None
+    bridge: str
+    vnc_enabled: bool = True
+    vnc_listen: str = "127.0.0.1"
+    vnc_display: int | None = None
+    vnc_password: str = ""
+    serial_pty: bool = True
+    tablet: bool = True
+
+
+def policy_for(config_dir: str, iso_dir: str) -> PathPolicy:
+    """Return the paths the panel may touch on a host with these directories."""
+    return PathPolicy(config_dir=config_dir, iso_dir=iso_dir)
+
+
+def config_path(config_dir: str, name: str) -> str:
+    return posixpath.join(config_dir, f"{name}.cfg")
+
+
+def generate_password() -> str:
+    """Return an 8-character VNC password (classic VNC auth uses no more than 8)."""
+    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(8))
+
+
+def next_display(taken: Iterable[int | None]) -> int | None:
+    """Return the lowest free VNC display on a host, or None when all are used."""
+    used = {d for d in taken if d is not None}
+    return next((d for d in VNC_DISPLAYS if d not in used), None)
+
+
+def build(s: Settings) -> DomainConfig:
+    """Return the handbook's HVM config for these settings: the volume as hda, the ISO as hdc."""
+    disks = []
+    if s.disk_path:
+        disks.append(DiskSpec(vdev=DISK_VDEV, target=s.disk_path, access="rw"))
+    if s.iso_path:
+        disks.append(DiskSpec(vdev=CDROM_VDEV, target=s.iso_path, access="r", cdrom=True))
+    vnc: dict[str, object] = {"vnc": s.vnc_enabled}
+    if s.vnc_enabled:
+        vnc |= {
+            "vnclisten": s.vnc_listen,
+            "vncdisplay": s.vnc_display,
+            # A fixed display and no search: the port is the same after every start.
+            "vncunused": False if s.vnc_display is not None else None,
+            "vncpasswd": s.vnc_password or None,
+        }
+    return DomainConfig(
+        name=s.name,
+        memory=s.memory_mb,
+        vcpus=s.vcpus,
+        builder="hvm",
+        disks=tuple(disks),
+        vifs=(VifSpec(bridge=s.bridge),) if s.bridge else (),
+        serial="pty" if s.serial_pty else None,
+        usbdevice="tablet" if s.tablet else None,
+        **vnc,  # type: ignore[arg-type]
+    )
+
+
+def render(cfg: DomainConfig) -> str:
+    return xlcfg.render(cfg.to_settings())
+
+
+def parse(text: str, source: str = "config") -> DomainConfig:
+    """Return the DomainConfig a config text describes (raises ParseError like xl would)."""
+    return DomainConfig.from_settings(xlcfg.parse(text, source=source))
+
+
+def without_cdrom(text: str) -> str:
+    """Return the config text without its cdrom drives (handbook B6)."""
+    return render(xlcfg.without_cdroms(parse(text)))
+
+
+def has_cdrom(text: str) -> bool:
+    try:
+        return bool(xlcfg.cdrom_vdevs(parse(text)))
+    except xlcfg.ParseError:
+        return False
+
+
+def summary(cfg: DomainConfig) -> dict[str, object]:
+    """Return the Domain fields a config implies (to keep the row in step with the file)."""
+    disk = next((d for d in cfg.disks if not d.cdrom and d.target), None)
+    cdrom = next((d for d in cfg.disks if d.cdrom and d.target), None)
+    vif = cfg.vifs[0] if cfg.vifs else None
+    serial = cfg.serial if isinstance(cfg.serial, str) else (cfg.serial or ("",))[0]
+    usb = cfg.usbdevice if isinstance(cfg.usbdevice, str) else (cfg.usbdevice or ("",))[0]
+    return {
+        "memory_mb": cfg.memory,
+        "vcpus": cfg.vcpus or 1,
+        "disk_path": disk.target if disk else None,
+        "iso_path": cdrom.target if cdrom else None,
+        "bridge": (vif.bridge or "") if vif else "",
+        "vnc_enabled": bool(cfg.vnc),
+        "vnc_listen": cfg.vnclisten or "127.0.0.1",
+        "vnc_display": cfg.vncdisplay if cfg.vnc and cfg.vncunused is False else None,
+        "vnc_password": cfg.vncpasswd or "",
+        "serial_pty": serial == "pty",
+        "tablet": usb == "tablet",
+    }
+
+
+_PASSWD_LINE_RE = re.compile(r'^(vncpasswd\s*=\s*)(["\']).*?\2', re.M)
+
+
+def mask_password(text: str) -> str:
+    """Return config text with the VNC password replaced, for pages and diffs."""
+    return _PASSWD_LINE_RE.sub(lambda m: f"{m[1]}{m[2]}********{m[2]}", text)
+
+
+def with_settings(cfg: DomainConfig, **changes: object) -> DomainConfig:
+    return dataclasses.replace(cfg, **changes)  # type: ignore[arg-type]
