@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("hosts/", include("hosts.urls")),
     path("domains/", include("domains.urls")),
+    path("console/", include("domains.console.urls")),
     path("isos/", include("hosts.urls_isos")),
     path("storage/", include("hosts.urls_storage")),
     path("jobs/", include("hosts.urls_jobs")),

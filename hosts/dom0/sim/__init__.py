@@ -36,12 +36,13 @@ def seed_host(
     pool: str = "zroot",
     pool_size: int = 500 * 2**30,
     volumes_parent: str | None = None,
+    vnc_servers: bool = False,
 ) -> SimHost:
     """Create (or reset) a simulated host and return it.
 
     profile "ready" passes every readiness item; "unready" fails exactly two: memorylocked is
     64K in /etc/login.conf and vm.max_user_wired is not -1. volumes_parent defaults to
-    "<pool>/xen".
+    "<pool>/xen". vnc_servers=True runs a real VNC server per domU with `vnc = 1` (vnc.py).
     """
     seed_state_dir(
         Path(state_dir),
@@ -54,4 +55,7 @@ def seed_host(
         pool_size=pool_size,
         volumes_parent=volumes_parent,
     )
-    return SimHost(state_dir)
+    host = SimHost(state_dir)
+    if vnc_servers:
+        host.set_vnc_servers(True)
+    return host

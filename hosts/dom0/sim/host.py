@@ -147,7 +147,11 @@ class SimHost:
 
     def reboot(self) -> None:
         """Reboot Dom0: every domU is gone, ids start at 1 again, cpu time and boot id reset."""
+        from . import vnc
+
         with self.store.edit() as state:
+            for dom in state["domains"].values():
+                vnc.stop(dom)
             state["domains"] = {}
             state["next_domid"] = 1
             state["boot_time"] = time.time()
@@ -167,6 +171,15 @@ class SimHost:
         """Return the TCP port the domU's VNC server listens on, or None."""
         dom = self.store.read()["domains"].get(name)
         return None if dom is None else dom.get("vnc_port")
+
+    def set_vnc_servers(self, enabled: bool, *, qemu: bool = True) -> None:
+        """Run a real VNC server for each domU created from now on with `vnc = 1` (see vnc.py).
+
+        qemu=False keeps to the built-in RFB server even where QEMU could boot the domU's ISO.
+        """
+        with self.store.edit() as state:
+            state["vnc_servers"] = bool(enabled)
+            state["vnc_qemu"] = bool(qemu)
 
     def set_pv_drivers(self, name: str, present: bool) -> None:
         """Say whether a domU's guest runs PV drivers (graceful shutdown without -F)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import domains
+from . import domains, vnc
 from .result import CommandExit, SimResult, ok
 from .state import State
 
@@ -66,6 +66,7 @@ def xl_destroy(host: SimHost, args: list[str]) -> SimResult:
             )
         dom = _domu(state, rest[0], "destroy failed")
         del state["domains"][dom["name"]]
+        vnc.stop(dom)
     return ok()
 
 
@@ -112,8 +113,10 @@ def _act(host: SimHost, state: State, dom: domains.Domain, reboot: bool) -> None
         dom |= {"domid": state["next_domid"], "created": now, "run_since": now}
         dom |= {"cpu_acc": 0.0, "paused": False}
         state["next_domid"] += 1
+        vnc.restart(host, state, dom)
     else:
         del state["domains"][dom["name"]]
+        vnc.stop(dom)
 
 
 def xl_shutdown(host: SimHost, args: list[str]) -> SimResult:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from . import domains
+from . import domains, vnc
 from .result import CommandExit, SimResult, ok
 from .state import State
 from .xl_build import build_domain, libxl_config
@@ -79,6 +79,10 @@ def xl_create(host: SimHost, args: list[str], dryrun: bool = False) -> SimResult
         problem = _refuse(host, state, dom, domid)
         if problem is None:
             _start(host, state, dom, domid, opts["paused"])
+            # The device model (QEMU, with the VNC server) starts last; if it fails, no domain.
+            problem = vnc.launch(host, state, dom)
+            if problem is not None:
+                del state["domains"][dom["name"]]
     if problem is not None:
         raise CommandExit(3, *stderr.splitlines(), *problem)
     return ok(stderr=stderr)

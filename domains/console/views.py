@@ -1,0 +1,87 @@
+"""The console page and the ticket it asks for before each connection."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from domains import vnc as vnc_info
+from domains.access import get_domain_for_user
+from domains.console import tickets
+from domains.console.targets import NoConsole, console_target
+from domains.models import Domain
+from hosts import access
+from hosts.redis import get_redis
+
+audit = logging.getLogger("xenpanel.audit")
+
+
+def _details(domain: Domain) -> vnc_info.VncDetails | None:
+    host = domain.host
+    return vnc_info.details(
+        listen=domain.vnc_listen,
+        display=domain.vnc_display,
+        host_address=host.address or host.name,
+        ssh_user=host.ssh_user,
+        ssh_port=host.ssh_port,
+    )
+
+
+@require_GET
+def console_page(request: HttpRequest, code: str) -> HttpResponse:
+    """Show the console of a domU the user may see (connecting needs operator rights)."""
+    domain = get_domain_for_user(request.user, code)
+    problem = ""
+    try:
+        console_target(domain)
+    except NoConsole as exc:
+        problem = str(exc)
+    context = {
+        "domain": domain,
+        "may_connect": access.can_operate(request.user),
+        "problem": problem,
+        "vnc": _details(domain) if domain.vnc_enabled else None,
+        "ws_url": settings.CONSOLE_WS_URL,
+    }
+    return render(request, "console/page.html", context)
+
+
+@never_cache
+@require_POST
+def console_ticket(request: HttpRequest, code: str) -> JsonResponse:
+    """Issue a single-use ticket for this domU's console (404 strangers, 403 viewers)."""
+    domain = get_domain_for_user(request.user, code, write=True)
+    try:
+        target = console_target(domain)
+    except NoConsole as exc:
+        return JsonResponse({"error": str(exc)}, status=409)
+    ticket = tickets.issue(
+        get_redis(),
+        user_id=request.user.pk,
+        domain_code=str(domain.code),
+        target=target,
+        seconds=settings.CONSOLE_TICKET_SECONDS,
+    )
+    audit.info(
+        "console open user=%s domain=%s (%s) host=%s target=%s:%s%s",
+        request.user.get_username(),
+        domain.name,
+        domain.code,
+        domain.host.name,
+        target.host,
+        target.port,
+        " via ssh" if target.ssh else "",
+    )
+    body: dict[str, object] = {
+        "ticket": ticket,
+        "ws_url": settings.CONSOLE_WS_URL,
+        "expires_in": settings.CONSOLE_TICKET_SECONDS,
+    }
+    if domain.vnc_password:
+        body["password"] = domain.vnc_password
+    return JsonResponse(body)
