@@ -13,15 +13,13 @@ from typing import IO
 from hosts.dom0 import errors
 from hosts.dom0.transports.base import (
     ClosingMixin,
-    FileStat,
-    ProgressCallback,
     Result,
     TransportConfig,
     check_argv,
     host_path,
     with_tool_dir,
 )
-from hosts.dom0.transports.localfs import LocalFiles
+from hosts.dom0.transports.localfs import LocalFiles, LocalFilesMixin
 
 #: How long a cancelled command gets to exit after SIGTERM before its group is SIGKILLed.
 TERM_GRACE = 2.0
@@ -182,7 +180,7 @@ class LocalCommand:
         return self._result
 
 
-class LocalTransport(ClosingMixin):
+class LocalTransport(LocalFilesMixin, ClosingMixin):
     """Run argv lists (never a shell) on this machine; file operations on the local filesystem."""
 
     def __init__(self, cfg: TransportConfig | None = None) -> None:
@@ -200,26 +198,6 @@ class LocalTransport(ClosingMixin):
 
     def run(self, argv: Sequence[str], *, timeout: float, stdin: bytes | None = None) -> Result:
         return self.start(argv, timeout=timeout, stdin=stdin).wait()
-
-    def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
-        self._files.write_file(path, data, mode)
-
-    def read_file(self, path: str) -> bytes:
-        return self._files.read_file(path)
-
-    def stat(self, path: str) -> FileStat | None:
-        return self._files.stat(path)
-
-    def remove(self, path: str) -> None:
-        self._files.remove(path)
-
-    def makedirs(self, path: str) -> None:
-        self._files.makedirs(path)
-
-    def put_file(
-        self, local_path: str, remote_path: str, progress: ProgressCallback | None = None
-    ) -> None:
-        self._files.put_file(local_path, remote_path, progress)
 
     def close(self) -> None:
         """Nothing to release: each command owns its own process."""

@@ -102,3 +102,29 @@ class LocalFiles:
             if isinstance(exc, OSError):
                 raise errors.Dom0Error(f"cannot write {path}: {exc.strerror}") from exc
             raise
+
+
+class LocalFilesMixin:
+    """File operations of a transport whose files are on this machine (local and simulated)."""
+
+    _files: LocalFiles
+
+    def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
+        self._files.write_file(path, data, mode)
+
+    def read_file(self, path: str) -> bytes:
+        return self._files.read_file(path)
+
+    def stat(self, path: str) -> FileStat | None:
+        return self._files.stat(path)
+
+    def remove(self, path: str) -> None:
+        self._files.remove(path)
+
+    def makedirs(self, path: str) -> None:
+        self._files.makedirs(path)
+
+    def put_file(
+        self, local_path: str, remote_path: str, progress: ProgressCallback | None = None
+    ) -> None:
+        self._files.put_file(local_path, remote_path, progress)

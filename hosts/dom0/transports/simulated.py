@@ -17,14 +17,12 @@ from hosts.dom0 import errors
 from hosts.dom0.transports.base import (
     CANCELLED_RC,
     ClosingMixin,
-    FileStat,
-    ProgressCallback,
     Result,
     TransportConfig,
     check_argv,
     host_path,
 )
-from hosts.dom0.transports.localfs import LocalFiles
+from hosts.dom0.transports.localfs import LocalFiles, LocalFilesMixin
 
 if TYPE_CHECKING:
     from hosts.dom0.sim import SimHost
@@ -118,7 +116,7 @@ def _text(value: str | bytes) -> str:
     return value
 
 
-class SimTransport(ClosingMixin):
+class SimTransport(LocalFilesMixin, ClosingMixin):
     """Talk to a simulated host whose state lives in `cfg.sim_dir`."""
 
     def __init__(self, cfg: TransportConfig) -> None:
@@ -159,26 +157,6 @@ class SimTransport(ClosingMixin):
 
     def run(self, argv: Sequence[str], *, timeout: float, stdin: bytes | None = None) -> Result:
         return self.start(argv, timeout=timeout, stdin=stdin).wait()
-
-    def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
-        self._files.write_file(path, data, mode)
-
-    def read_file(self, path: str) -> bytes:
-        return self._files.read_file(path)
-
-    def stat(self, path: str) -> FileStat | None:
-        return self._files.stat(path)
-
-    def remove(self, path: str) -> None:
-        self._files.remove(path)
-
-    def makedirs(self, path: str) -> None:
-        self._files.makedirs(path)
-
-    def put_file(
-        self, local_path: str, remote_path: str, progress: ProgressCallback | None = None
-    ) -> None:
-        self._files.put_file(local_path, remote_path, progress)
 
     def close(self) -> None:
         """Nothing to release: the simulator keeps its state on disk."""
