@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from domains.models import Domain
+from hosts import quotas
 from hosts.choices import ACTIVE_JOB_STATUSES, TargetType
 from hosts.jobs import enqueue
 from hosts.models import Host, Job
@@ -40,7 +41,17 @@ LIFECYCLE: dict[str, tuple[str, str, dict[str, Any]]] = {
 def queue(
     domain: Domain, kind: str, title: str, *, user: Any = None, params: dict[str, Any] | None = None
 ) -> Job:
-    """Queue a job on one domU (its lock keeps two actions on it from running at once)."""
+    """Queue a job on one domU (its lock keeps two actions on it from running at once).
+
+    Creating and starting take memory and vCPUs from the owner's quotas: QuotaExceeded if short.
+    """
+    if kind in (CREATE, START):
+        quotas.check_domain(
+            domain.owner,
+            domain,
+            creating=kind == CREATE,
+            new_volume=bool((params or {}).get("new_volume")),
+        )
     return enqueue(
         kind,
         title=title,

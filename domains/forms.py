@@ -8,10 +8,11 @@ from django import forms
 
 from domains import cfg
 from domains.models import Domain
-from hosts import access
+from hosts import access, quotas
+from hosts.choices import JobStatus
 from hosts.dom0 import validate
 from hosts.dom0.errors import ValidationError as Dom0ValidationError
-from hosts.models import Host, IsoImage, Volume
+from hosts.models import Host, IsoImage, Job, Volume
 
 GIB = 2**30
 NEW, EXISTING = "new", "existing"
@@ -30,12 +31,26 @@ def _css(field: forms.Field) -> None:
 
 
 def new_dataset(host: Host, name: str) -> str:
-    """Return `<volumes_parent>/<name>-disk0` (or -disk1... if the panel knows that one)."""
+    """Return `<volumes_parent>/<name>-disk0` (or -disk1... if that one is known to exist)."""
     taken = set(Volume.objects.filter(host=host).values_list("dataset", flat=True))
+    taken |= scanned_datasets(host)
     n = 0
     while f"{host.volumes_parent}/{name}-disk{n}" in taken:
         n += 1
     return f"{host.volumes_parent}/{name}-disk{n}"
+
+
+def scanned_datasets(host: Host) -> set[str]:
+    """Return the volumes the host's last volume scan found that the panel does not manage."""
+    from hosts.jobs.volumes import SCAN, scan_key
+
+    scan = (
+        Job.objects.filter(kind=SCAN, target_key=scan_key(host), status=JobStatus.SUCCEEDED)
+        .order_by("-finished_at")
+        .first()
+    )
+    rows = (scan.result or {}).get("unmanaged", []) if scan else []
+    return {str(r.get("dataset")) for r in rows if isinstance(r, dict)}
 
 
 def host_domain_names(host: Host) -> set[str]:
@@ -106,6 +121,36 @@ class DomainForm(forms.Form):
         self.initial.setdefault("vnc_password", cfg.generate_password())
         self.fields["memory_mb"].help_text = self._memory_help()
         self.fields["vcpus"].help_text = self._cpu_help()
+        self._show_quota()
+
+    #: Where each quota shows what is left (and where its refusal lands).
+    QUOTA_FIELDS = {
+        "memory_mb": "memory_mb",
+        "vcpus": "vcpus",
+        "domus": "name",
+        "disk_bytes": "disk_gib",
+    }
+
+    def _show_quota(self) -> None:
+        for resource, name in self.QUOTA_FIELDS.items():
+            text = quotas.remaining_text(self.user, resource)
+            if text:
+                field = self.fields[name]
+                field.help_text = f"{field.help_text} · {text}" if field.help_text else text
+
+    def _check_quota(self, data: dict[str, Any]) -> None:
+        """Refuse on the right field what the user's quotas cannot hold (before anything runs)."""
+        wanted = {
+            "memory_mb": data.get("memory_mb") or 0,
+            "vcpus": data.get("vcpus") or 0,
+            "domus": 1,
+            "disk_bytes": (data.get("disk_gib") or 0) * GIB if data.get("disk") == NEW else 0,
+        }
+        for resource, amount in wanted.items():
+            try:
+                quotas.check(self.user, **{resource: amount})
+            except quotas.QuotaExceeded as exc:
+                self.add_error(self.QUOTA_FIELDS[resource], str(exc))
 
     def _chosen_host(self) -> Host | None:
         code = self.data.get("host") if self.is_bound else self.initial.get("host")
@@ -188,6 +233,8 @@ class DomainForm(forms.Form):
             size = data.get("disk_gib")
             if not size or size < 1:
                 self.add_error("disk_gib", "Give the new volume's size: at least 1 GiB.")
+        if not self.errors:
+            self._check_quota(data)
         self.settings = self.build_settings(data)
         return data
 

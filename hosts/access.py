@@ -85,10 +85,43 @@ def get_owned_for_user(qs: QuerySet[M], user: User, code: str, *, write: bool = 
 
 # --- jobs ---------------------------------------------------------------------------------------
 def jobs_for_user(user: User) -> QuerySet[Job]:
+    """Jobs the user may see: all for admins, else theirs and those on objects they may see."""
     qs = Job.objects.select_related("host", "requested_by")
     if is_admin(user):
         return qs
-    return qs.filter(requested_by=user)  # type: ignore[misc]
+    if not user.is_authenticated:
+        return qs.none()
+    return qs.filter(Q(requested_by=user) | _visible_target_keys(user))  # type: ignore[misc]
+
+
+def _visible_target_keys(user: User) -> Q:
+    """Match jobs whose target is a domU, volume or ISO the user may see (by `target_key`)."""
+    from django.apps import apps
+    from django.db.models import CharField, F, Value
+    from django.db.models.functions import Cast, Concat
+
+    from hosts.models import IsoImage, Volume
+
+    def key(*parts: object) -> Concat:
+        return Concat(
+            *[Value(p) if isinstance(p, str) else Cast(p, CharField()) for p in parts],  # type: ignore[arg-type]
+            output_field=CharField(),
+        )
+
+    domain = apps.get_model("domains", "Domain")
+    keys = [
+        owned_for_user(domain.objects.all(), user).annotate(k=key("domain:", F("pk"))),
+        owned_for_user(Volume.objects.all(), user).annotate(
+            k=key("volume:", F("host_id"), ":", F("dataset"))
+        ),
+        owned_for_user(IsoImage.objects.all(), user).annotate(
+            k=key("iso:", F("host_id"), ":", F("file_name"))
+        ),
+    ]
+    condition = Q()
+    for qs in keys:
+        condition |= Q(target_key__in=qs.values("k"))
+    return condition
 
 
 def get_job_for_user(user: User, code: str) -> Job:

@@ -7,4 +7,7 @@ class HostsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from hosts import audit
         from hosts.jobs import handlers  # noqa: F401  (registers the job kinds)
+
+        audit.connect()

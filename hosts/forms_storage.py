@@ -11,7 +11,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.models import Group
 
-from hosts import access
+from hosts import access, quotas
 from hosts.dom0 import validate
 from hosts.dom0.errors import ValidationError as Dom0ValidationError
 from hosts.models import Host, IsoImage, Volume
@@ -69,6 +69,7 @@ class VolumeForm(_StorageForm):
     def __init__(self, *args: Any, host: Host, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.host = host
+        _show_quota(self.fields["size"], self.user, "disk_bytes")
 
     def clean_name(self) -> str:
         try:
@@ -85,9 +86,24 @@ class VolumeForm(_StorageForm):
 
     def clean_size(self) -> int:
         try:
-            return validate.size(self.cleaned_data["size"], "size")
+            size = validate.size(self.cleaned_data["size"], "size")
         except Dom0ValidationError as exc:
             raise forms.ValidationError(_rule(exc)) from exc
+        _check_quota(self.user, disk_bytes=size)
+        return size
+
+
+def _show_quota(field: forms.Field, user: Any, resource: str) -> None:
+    text = quotas.remaining_text(user, resource)
+    if text:
+        field.help_text = f"{field.help_text} · {text}" if field.help_text else text
+
+
+def _check_quota(user: Any, **wanted: int) -> None:
+    try:
+        quotas.check(user, **wanted)
+    except quotas.QuotaExceeded as exc:
+        raise forms.ValidationError(str(exc)) from exc
 
 
 class _IsoForm(_StorageForm):
@@ -98,6 +114,10 @@ class _IsoForm(_StorageForm):
         help_text="Optional: a SHA-256 or SHA-512 digest, or the image's line from CHECKSUM.SHA256 "
         "/ SHA256SUMS. Verified on the host; a mismatch marks the image bad.",
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _show_quota(self.fields["host"], self.user, "iso_bytes")
 
     def _file_name(self, value: str) -> str:
         try:
@@ -174,6 +194,10 @@ class FetchForm(_IsoForm):
                     self.add_error("file_name", exc)
         self._check_unique(data.get("host"), data.get("file_name"))
         self._check_checksum(data.get("file_name"))
+        try:
+            _check_quota(self.user, iso_bytes=1)  # the size is known once the host asks
+        except forms.ValidationError as exc:
+            self.add_error(None, exc)
         return data
 
 
@@ -194,6 +218,8 @@ class UploadForm(_IsoForm):
             from hosts.uploads import too_big_message
 
             raise forms.ValidationError(too_big_message())
+        if size is not None:
+            _check_quota(self.user, iso_bytes=size)
         return size
 
     def clean(self) -> dict[str, Any]:

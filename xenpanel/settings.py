@@ -23,7 +23,7 @@ ALLOWED_HOSTS = env.env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"
 CSRF_TRUSTED_ORIGINS = env.env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "xenpanel.security.PanelAdminConfig",  # django.contrib.admin, open to panel admins only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "template_partials",
     "hosts",
     "domains",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -47,6 +48,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "xenpanel.security.ContentSecurityPolicyMiddleware",
+    "hosts.audit.AuditContextMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
 ROOT_URLCONF = "xenpanel.urls"
@@ -184,6 +188,8 @@ UPLOAD_CHUNK_BYTES = env.env_int("UPLOAD_CHUNK_BYTES", 16 * 2**20, minimum=65536
 # Allow fetching from loopback, private and link-local addresses for everyone (admins can allow it
 # per download on the form); off by default so the panel cannot probe the hosts' networks.
 FETCH_ALLOW_PRIVATE = env.env_bool("FETCH_ALLOW_PRIVATE", False)
+# `make demo` only: URLs of the bootable ISOs its local server offers, shown on the fetch form.
+DEMO_ISO_URLS = env.env_list("DEMO_ISO_URLS", [])
 # fetch -T: seconds a download may stall before fetch gives up.
 FETCH_TIMEOUT = env.env_int("FETCH_TIMEOUT", 300, minimum=5)
 # `zfs destroy` of a volume reported busy is retried this many times, this many seconds apart.
@@ -199,3 +205,34 @@ CONSOLE_WS_URL = env.env_str("CONSOLE_WS_URL", "")
 CONSOLE_LISTEN = env.env_str("CONSOLE_LISTEN", "127.0.0.1:6080")
 # How long a console ticket waits to be used (it is consumed on first use anyway).
 CONSOLE_TICKET_SECONDS = env.env_int("CONSOLE_TICKET_SECONDS", 30, minimum=5)
+
+# --- Security ---------------------------------------------------------------------------------
+# django-axes first: it refuses a locked-out address before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "xenpanel.security.AdminRoleBackend",
+]
+AXES_FAILURE_LIMIT = env.env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env.env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+# A user name *and* address pair is locked: an attacker cannot lock a user out from elsewhere,
+# and one address cannot try many passwords on one name.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# The session ends when the browser closes, and at the latest SESSION_COOKIE_AGE after it
+# was last written (an idle timeout that saves every request would be kept alive by htmx polls).
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
+CSRF_COOKIE_HTTPONLY = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+if env.env_bool("HTTPS", False):
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env.env_bool("HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading commits the whole domain to HTTPS in browsers' built-in lists: a choice
+        # for the site's owner, not a default of a panel that often lives on an internal name.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# Content-Security-Policy (xenpanel/security.py) outside DEBUG: scripts only from our static
+# files; style attributes stay allowed (progress bars set their width inline).
+CSP_ENABLED = env.env_bool("CSP", not DEBUG)

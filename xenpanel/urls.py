@@ -14,6 +14,17 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("audit/", include("hosts.urls_audit")),
     path("hosts/", include("hosts.urls")),
     path("domains/", include("domains.urls")),
     path("console/", include("domains.console.urls")),

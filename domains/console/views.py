@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -15,10 +13,9 @@ from domains.access import get_domain_for_user
 from domains.console import tickets
 from domains.console.targets import NoConsole, console_target
 from domains.models import Domain
-from hosts import access
+from hosts import access, audit
+from hosts.models import AuditAction
 from hosts.redis import get_redis
-
-audit = logging.getLogger("xenpanel.audit")
 
 
 def _details(domain: Domain) -> vnc_info.VncDetails | None:
@@ -67,15 +64,15 @@ def console_ticket(request: HttpRequest, code: str) -> JsonResponse:
         target=target,
         seconds=settings.CONSOLE_TICKET_SECONDS,
     )
-    audit.info(
-        "console open user=%s domain=%s (%s) host=%s target=%s:%s%s",
-        request.user.get_username(),
-        domain.name,
-        domain.code,
-        domain.host.name,
-        target.host,
-        target.port,
-        " via ssh" if target.ssh else "",
+    audit.record(
+        AuditAction.CONSOLE_OPEN,
+        request=request,
+        target=domain,
+        details={
+            "host": domain.host.name,
+            "vnc": f"{target.host}:{target.port}",
+            "via": "ssh tunnel" if target.ssh else "direct",
+        },
     )
     body: dict[str, object] = {
         "ticket": ticket,

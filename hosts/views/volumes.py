@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from hosts import access
+from hosts import access, quotas
 from hosts.dom0 import validate
 from hosts.dom0.errors import ValidationError as Dom0ValidationError
 from hosts.forms_storage import VolumeForm
@@ -33,18 +33,22 @@ def volume_new(request: HttpRequest, code: str) -> HttpResponse:
     access.require_operator(request.user)
     form = VolumeForm(request.POST or None, user=request.user, host=host)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            volume = Volume.objects.create(
-                host=host,
-                dataset=form.dataset,
-                size_bytes=form.cleaned_data["size"],
-                sparse=form.cleaned_data["sparse"],
-                owner=request.user,
-                team=form.cleaned_data.get("team"),
-            )
-            job = jobs.queue_create(volume, request.user)
-        messages.info(request, f"Creating {volume.dataset} (job #{job.pk}).")
-        return redirect(_host_storage_url(host))
+        try:
+            with transaction.atomic():
+                volume = Volume.objects.create(
+                    host=host,
+                    dataset=form.dataset,
+                    size_bytes=form.cleaned_data["size"],
+                    sparse=form.cleaned_data["sparse"],
+                    owner=request.user,
+                    team=form.cleaned_data.get("team"),
+                )
+                job = jobs.queue_create(volume, request.user)
+        except quotas.QuotaExceeded as exc:
+            form.add_error("size", str(exc))
+        else:
+            messages.info(request, f"Creating {volume.dataset} (job #{job.pk}).")
+            return redirect(_host_storage_url(host))
     return render(request, "storage/volume_form.html", {"form": form, "host": host})
 
 

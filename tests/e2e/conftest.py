@@ -38,7 +38,11 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser, live_server) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, base_url=live_server.url)
+    # Playwright's wait_for_function compiles its predicate with eval, which the panel's CSP
+    # (script-src 'self') forbids; tests/e2e/test_roles.py browses with the CSP enforced.
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 900}, base_url=live_server.url, bypass_csp=True
+    )
     page = context.new_page()
     yield page
     context.close()

@@ -1,0 +1,80 @@
+"""The audit list: who did what, to what, when, from where (jobs carry the commands themselves)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+
+class AuditAction(models.TextChoices):
+    LOGIN = "login", "Signed in"
+    LOGIN_FAILED = "login_failed", "Sign-in failed"
+    LOCKED_OUT = "locked_out", "Locked out"
+    LOGOUT = "logout", "Signed out"
+    PASSWORD_CHANGE = "password_change", "Password changed"
+    USER_CHANGE = "user_change", "User changed"
+    GROUP_CHANGE = "group_change", "Group membership changed"
+    PERMISSION_CHANGE = "permission_change", "Permissions changed"
+    QUOTA_CHANGE = "quota_change", "Quota changed"
+    CONSOLE_OPEN = "console_open", "Console opened"
+    CONFIG_RESTORE = "config_restore", "Config version restored"
+    JOB_START = "job_start", "Job started"
+
+
+class AuditEntry(models.Model):
+    """One thing a person did that the panel keeps a record of; never holds a secret."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Kept as text too: the user may be deleted, and a failed sign-in names no real user.
+    actor_name = models.CharField(max_length=150, blank=True, db_index=True)
+    action = models.CharField(max_length=20, choices=AuditAction.choices, db_index=True)
+    target_type = models.CharField(max_length=20, blank=True)
+    target_label = models.CharField(max_length=200, blank=True)
+    target_url = models.CharField(max_length=300, blank=True)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("audit:list") + f"?action={self.action}"
+
+    @property
+    def badge_class(self) -> str:
+        """Return the Bootstrap colour of the action's badge: failures red, changes amber."""
+        if self.action in (AuditAction.LOGIN_FAILED, AuditAction.LOCKED_OUT):
+            return "text-bg-danger"
+        if self.action in (AuditAction.LOGIN, AuditAction.LOGOUT):
+            return "text-bg-light border"
+        if self.action in (AuditAction.CONSOLE_OPEN, AuditAction.JOB_START):
+            return "text-bg-primary"
+        return "text-bg-warning"
+
+    @property
+    def details_items(self) -> list[tuple[str, str]]:
+        """Return the details as (label, text) pairs for the list."""
+        return [(key, _text(value)) for key, value in (self.details or {}).items()]
+
+
+def _text(value: object) -> str:
+    if isinstance(value, dict):
+        parts = []
+        for key, item in value.items():
+            if isinstance(item, list) and len(item) == 2:  # a changed field: [before, after]
+                parts.append(f"{key}: {_text(item[0])} → {_text(item[1])}")
+            else:
+                parts.append(f"{key}: {_text(item)}")
+        return ", ".join(parts)
+    if isinstance(value, list | tuple):
+        return ", ".join(_text(v) for v in value)
+    return "—" if value is None else str(value)

@@ -1,0 +1,193 @@
+"""Quotas: what a user (and each team they are in) may hold, checked on every action that uses it.
+
+What counts, per resource:
+
+- **memory** and **vCPUs**: the domUs that run (or are meant to: being started, `should_run`),
+  so starting a domU is checked as well as creating one;
+- **domUs**: how many domUs exist;
+- **disk**: the sizes of ZFS volumes;
+- **ISO storage**: the sizes of ISO images (an image still being fetched counts once its size is
+  known; a fetch is refused when nothing is left).
+
+A *user* quota counts what that user owns. A *team* quota counts what the team shares: objects
+owned by its members or given to the team. An action must fit every quota that applies to the
+owner of what it creates or starts — their own and each of their teams'. Admins have no limits.
+Empty limits are unlimited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Model, Q, QuerySet, Sum
+
+from hosts import access
+from hosts.models import IsoImage, Quota, Volume
+from hosts.models.storage import human_bytes
+
+RESOURCES = ("memory_mb", "vcpus", "disk_bytes", "iso_bytes", "domus")
+LABELS = {
+    "memory_mb": "memory",
+    "vcpus": "vCPUs",
+    "disk_bytes": "disk",
+    "iso_bytes": "ISO storage",
+    "domus": "domUs",
+}
+#: DomU states that hold memory and vCPUs on the host.
+RUNNING_STATES = ("running", "blocked", "paused", "dying")
+
+
+def fmt(resource: str, value: int) -> str:
+    """Return a value as people read it: 4096 MB, 2 vCPUs, 20G."""
+    if resource in ("disk_bytes", "iso_bytes"):
+        return human_bytes(value)
+    if resource == "memory_mb":
+        return f"{value} MB"
+    if resource == "vcpus":
+        return f"{value} vCPU" + ("s" if value != 1 else "")
+    return f"{value} domU" + ("s" if value != 1 else "")
+
+
+class QuotaExceeded(Exception):
+    """An action would take more than a quota allows; the message names resource, limit, use."""
+
+    def __init__(self, resource: str, scope: str, limit: int, used: int, wanted: int) -> None:
+        self.resource, self.scope = resource, scope
+        self.limit, self.used, self.wanted = limit, used, wanted
+        left = max(0, limit - used)
+        super().__init__(
+            f"Quota exceeded for {LABELS[resource]}: the limit of {scope} is "
+            f"{fmt(resource, limit)}, {fmt(resource, used)} in use, {fmt(resource, left)} left; "
+            f"this needs {fmt(resource, wanted)}."
+        )
+
+
+@dataclass(frozen=True)
+class Remaining:
+    """One quota row for a form: resource, whose limit, the limit, use, and what is left."""
+
+    resource: str
+    scope: str
+    limit: int
+    used: int
+
+    @property
+    def left(self) -> int:
+        return max(0, self.limit - self.used)
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.resource]
+
+    def __str__(self) -> str:
+        return (
+            f"{fmt(self.resource, self.left)} left of {fmt(self.resource, self.limit)}"
+            f" ({self.scope})"
+        )
+
+
+# --- what applies to whom ------------------------------------------------------------------------
+def quotas_for(user: Any) -> list[Quota]:
+    """Return the user's own quota and their teams' (none for admins or anonymous)."""
+    if user is None or not user.is_authenticated or access.is_admin(user):
+        return []
+    teams = user.groups.exclude(name__in=access.ROLE_GROUPS)
+    return list(
+        Quota.objects.select_related("user", "team").filter(Q(user=user) | Q(team__in=teams))
+    )
+
+
+def _scope_filter(quota: Quota) -> Q:
+    if quota.user_id:
+        return Q(owner_id=quota.user_id)
+    members = quota.team.user_set.all()
+    return Q(owner__in=members) | Q(team_id=quota.team_id)
+
+
+def _scope_label(quota: Quota) -> str:
+    if quota.user_id:
+        return f"user {quota.user.get_username()}"
+    return f"team {quota.team.name}"
+
+
+def _domains() -> QuerySet[Any]:
+    from django.apps import apps
+
+    return apps.get_model("domains", "Domain").objects.all()
+
+
+def _sum(qs: QuerySet[Any], field: str) -> int:
+    return int(qs.aggregate(total=Sum(field))["total"] or 0)
+
+
+def usage(quota: Quota, resource: str, *, exclude: Model | None = None) -> int:
+    """Return how much of `resource` the quota's user or team holds (leaving out `exclude`)."""
+    scope = _scope_filter(quota)
+    if resource in ("memory_mb", "vcpus", "domus"):
+        qs = _domains().filter(scope)
+        if exclude is not None and exclude._meta.model_name == "domain":
+            qs = qs.exclude(pk=exclude.pk)
+        if resource == "domus":
+            return qs.count()
+        running = qs.filter(Q(should_run=True) | Q(state__in=RUNNING_STATES))
+        return _sum(running, resource)
+    if resource == "disk_bytes":
+        qs = Volume.objects.filter(scope).exclude(state=Volume.State.FAILED)
+        if isinstance(exclude, Volume):
+            qs = qs.exclude(pk=exclude.pk)
+        return _sum(qs, "size_bytes")
+    qs = IsoImage.objects.filter(scope).exclude(
+        state__in=(IsoImage.State.FAILED, IsoImage.State.CANCELLED)
+    )
+    if isinstance(exclude, IsoImage):
+        qs = qs.exclude(pk=exclude.pk)
+    return _sum(qs, "size_bytes")
+
+
+# --- checking and showing -----------------------------------------------------------------------
+def check(owner: Any, *, exclude: Model | None = None, **wanted: int) -> None:
+    """Raise QuotaExceeded if `owner` taking `wanted` (e.g. memory_mb=2048) breaks a quota.
+
+    `exclude` is the object being created or started, left out of the current use so the check
+    reads the same whether its row exists yet or not (and on a second click).
+    """
+    wanted = {k: int(v) for k, v in wanted.items() if v}
+    unknown = set(wanted) - set(RESOURCES)
+    if unknown:
+        raise ValueError(f"unknown quota resources: {sorted(unknown)}")
+    for quota in quotas_for(owner):
+        for resource, amount in wanted.items():
+            limit = getattr(quota, resource)
+            if limit is None:
+                continue
+            used = usage(quota, resource, exclude=exclude)
+            if used + amount > limit:
+                raise QuotaExceeded(resource, _scope_label(quota), limit, used, amount)
+
+
+def check_domain(owner: Any, domain: Any, *, creating: bool, new_volume: bool = False) -> None:
+    """Check a domU being created or started: its memory and vCPUs (and count, and new disk)."""
+    wanted = {"memory_mb": domain.memory_mb, "vcpus": domain.vcpus}
+    if creating:
+        wanted["domus"] = 1
+    check(owner, exclude=domain, **wanted)
+    if creating and new_volume and domain.volume is not None:
+        check(owner, exclude=domain.volume, disk_bytes=domain.volume.size_bytes)
+
+
+def remaining(user: Any, resources: tuple[str, ...] = RESOURCES) -> list[Remaining]:
+    """Return, for each limited resource, what the user has left under each quota."""
+    rows = []
+    for quota in quotas_for(user):
+        for resource in resources:
+            limit = getattr(quota, resource)
+            if limit is not None:
+                rows.append(Remaining(resource, _scope_label(quota), limit, usage(quota, resource)))
+    return rows
+
+
+def remaining_text(user: Any, resource: str) -> str:
+    """Return 'Quota: 2 GB left of 4 GB (user alice)' for a form's help text, or ''."""
+    rows = remaining(user, (resource,))
+    return "Quota: " + "; ".join(str(row) for row in rows) if rows else ""

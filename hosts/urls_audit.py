@@ -1,0 +1,8 @@
+"""Audit list URLs, mounted at /audit/."""
+
+from django.urls import path
+
+from hosts.views import audit
+
+app_name = "audit"
+urlpatterns = [path("", audit.audit_list, name="list")]

@@ -1,0 +1,65 @@
+"""The audit list for admins: filter by who, what, target, address and time."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from urllib.parse import urlencode
+
+from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+
+from hosts import access
+from hosts.models import AuditAction, AuditEntry
+
+PAGE_SIZE = 50
+
+
+def _day(value: str, *, end: bool) -> datetime | None:
+    day = parse_date(value) if value else None
+    if day is None:
+        return None
+    return timezone.make_aware(datetime.combine(day, time.max if end else time.min))
+
+
+def filtered_entries(params: dict[str, str]) -> QuerySet[AuditEntry]:
+    """Return the entries matching the list's filters (all of them, newest first)."""
+    qs = AuditEntry.objects.select_related("actor")
+    if actor := params.get("actor", "").strip():
+        qs = qs.filter(actor_name__icontains=actor)
+    if (action := params.get("action", "")) in AuditAction.values:
+        qs = qs.filter(action=action)
+    if target := params.get("target", "").strip():
+        qs = qs.filter(Q(target_label__icontains=target) | Q(target_type__iexact=target))
+    if address := params.get("address", "").strip():
+        qs = qs.filter(address__startswith=address)
+    if since := _day(params.get("since", ""), end=False):
+        qs = qs.filter(created_at__gte=since)
+    if until := _day(params.get("until", ""), end=True):
+        qs = qs.filter(created_at__lte=until)
+    return qs
+
+
+def audit_list(request: HttpRequest) -> HttpResponse:
+    access.require_admin(request.user)
+    params = {
+        k: request.GET.get(k, "")
+        for k in ("actor", "action", "target", "address", "since", "until")
+    }
+    page = Paginator(filtered_entries(params), PAGE_SIZE).get_page(request.GET.get("page"))
+    query = urlencode({k: v for k, v in params.items() if v})
+    context = {
+        "page": page,
+        "params": params,
+        "query": query,
+        "actions": AuditAction.choices,
+        "usernames": get_user_model()
+        .objects.order_by("username")
+        .values_list("username", flat=True),
+    }
+    template = "audit/_rows.html" if request.htmx else "audit/list.html"
+    return render(request, template, context)
