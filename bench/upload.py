@@ -138,22 +138,30 @@ def http_upload(
     url = json.loads(answer)["url"]
     offset = 0
     with open(src, "rb") as fh:
-        while block := fh.read(chunk):
-            conn.request(
-                "PUT",
-                url,
-                body=block,
-                headers={
-                    **headers,
-                    "Content-Type": "application/octet-stream",
-                    "Upload-Offset": str(offset),
-                },
-            )
+        while offset < size:
+            # Each chunk is sent in BLOCK-sized writes, exactly as raw_copy() sends its bytes (a
+            # browser also streams a Blob slice from disk rather than loading it whole).
+            length = min(chunk, size - offset)
+            conn.putrequest("PUT", url)
+            for key, value in {
+                **headers,
+                "Content-Type": "application/octet-stream",
+                "Content-Length": str(length),
+                "Upload-Offset": str(offset),
+            }.items():
+                conn.putheader(key, value)
+            conn.endheaders()
+            left = length
+            while left:
+                block = fh.read(min(BLOCK, left))
+                conn.send(block)
+                left -= len(block)
             response = conn.getresponse()
             answer = response.read()
             if response.status != 200:
                 raise SystemExit(f"chunk at {offset} failed: {response.status} {answer[:500]!r}")
             offset = json.loads(answer)["offset"]
+            fh.seek(offset)
     seconds = time.perf_counter() - start
     if json.loads(answer)["state"] != "complete":
         raise SystemExit(f"upload did not complete: {answer[:300]!r}")

@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import mmap
 import os
-import queue
+import select
+import ssl
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +37,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.db import transaction
 
+from hosts import quotas
 from hosts.models import IsoImage, UploadSession
 
 #: ISO 9660: the primary volume descriptor starts at sector 16 (byte 32768) with type byte 1,
@@ -42,6 +46,12 @@ ISO_MAGIC = b"CD001"
 ISO_MAGIC_OFFSET = 32769
 ISO_MIN_BYTES = ISO_MAGIC_OFFSET + len(ISO_MAGIC)
 READ_BLOCK = 1024 * 1024
+#: Blocks the hashing thread reads back from the page cache: large, so it seldom needs the GIL.
+HASH_BLOCK = 4 * 1024 * 1024
+#: A request body that sends nothing for this long counts as a dropped connection.
+BODY_IDLE_SECONDS = 120.0
+#: A hashing thread with nothing to do for this long exits (its running hash is kept).
+HASHER_IDLE_SECONDS = 30.0
 
 NOT_AN_ISO = (
     "This is not an ISO 9660 image (no 'CD001' at byte 32769). Upload the installer .iso file, "
@@ -59,27 +69,109 @@ class UploadRefused(Exception):
 
 
 # --- hashing that survives across chunk requests -------------------------------------------------
-# hashlib objects cannot be stored in the DB, so each process keeps the running hash of the
-# sessions it is receiving. A chunk that lands in another process (or after a restart) finds no
-# hash at its offset; the final step then hashes the file from disk once instead.
-_HASHERS: dict[str, tuple[int, Any]] = {}
+# The partial file is the truth, and its bytes never change once written (a chunk only appends at
+# the current end). So the SHA-256 is the hash of the file's prefix: a thread per session in each
+# process reads back what the request threads wrote (still in the page cache) and hashes it,
+# while the next bytes arrive. Requests never wait for it, except the one that completes the
+# file. A chunk that lands in another process (or after a restart) starts a hasher there from
+# byte 0; it catches up from disk, in the background too.
+_HASHERS: dict[str, _FileHasher] = {}
 _HASHERS_LOCK = threading.Lock()
 
 
-def _take_hasher(key: str, offset: int) -> Any | None:
+class _FileHasher:
+    """Hash a growing file from the start, as far as its writers say it is written."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.hasher = hashlib.sha256()
+        self.done = 0  # bytes hashed
+        self.target = 0  # bytes known to be on disk
+        self.error: Exception | None = None
+        self.cond = threading.Condition()
+        self.thread: threading.Thread | None = None
+        self.closed = False
+
+    def advance(self, written: int) -> None:
+        """Say that the file holds at least `written` bytes; hash them in the background."""
+        with self.cond:
+            if written <= self.target or self.closed:
+                return
+            self.target = written
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="upload-sha256", daemon=True)
+                self.thread.start()
+            self.cond.notify_all()
+
+    def digest(self, size: int) -> str | None:
+        """Wait until the first `size` bytes are hashed; None if reading the file failed."""
+        self.advance(size)
+        with self.cond:
+            while self.done < size and self.error is None and not self.closed:
+                self.cond.wait(1.0)
+            if self.error is not None or self.done != size:
+                return None
+            return self.hasher.hexdigest()
+
+    def close(self) -> None:
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+
+    def _run(self) -> None:
+        fd = -1
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+            while True:
+                with self.cond:
+                    idle_until = time.monotonic() + HASHER_IDLE_SECONDS
+                    while self.done >= self.target and not self.closed:
+                        left = idle_until - time.monotonic()
+                        if left <= 0:
+                            break
+                        self.cond.wait(left)
+                    if self.closed or self.done >= self.target:
+                        self.thread = None  # idle: the next advance() starts a new thread
+                        return
+                    at, want = self.done, min(HASH_BLOCK, self.target - self.done)
+                self._hash_range(fd, at, want)
+                with self.cond:
+                    self.done += want
+                    self.cond.notify_all()
+        except Exception as exc:  # reported through digest(); the caller hashes from disk
+            with self.cond:
+                self.error = exc
+                self.thread = None
+                self.cond.notify_all()
+        finally:
+            if fd >= 0:
+                os.close(fd)
+
+    def _hash_range(self, fd: int, at: int, size: int) -> None:
+        # Map the bytes the request thread just wrote (they are in the page cache) instead of
+        # reading them: no copy, and hashlib releases the GIL while it works on them.
+        base = at - at % mmap.ALLOCATIONGRANULARITY
+        flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+        with mmap.mmap(fd, at + size - base, flags=flags, prot=mmap.PROT_READ, offset=base) as m:
+            with memoryview(m) as view:
+                self.hasher.update(view[at - base :])
+
+
+def _hasher_for(session: UploadSession) -> _FileHasher:
+    key = str(session.code)
     with _HASHERS_LOCK:
-        entry = _HASHERS.pop(key, None)
-    if offset == 0:
-        return hashlib.sha256()
-    if entry is not None and entry[0] == offset:
-        return entry[1]
-    return None
+        hasher = _HASHERS.get(key)
+        if hasher is None or hasher.error is not None:
+            hasher = _HASHERS[key] = _FileHasher(session.local_path)
+        return hasher
 
 
-def _keep_hasher(key: str, offset: int, hasher: Any | None) -> None:
+def _drop_hasher(session: UploadSession) -> _FileHasher | None:
+    with _HASHERS_LOCK:
+        hasher = _HASHERS.pop(str(session.code), None)
     if hasher is not None:
-        with _HASHERS_LOCK:
-            _HASHERS[key] = (offset, hasher)
+        hasher.close()
+    return hasher
 
 
 def file_sha256(path: Path) -> str:
@@ -114,6 +206,11 @@ def create_session(iso: IsoImage, size: int, owner: Any) -> UploadSession:
     """Start receiving `size` bytes for `iso` (call inside the view's transaction)."""
     if size > settings.ISO_UPLOAD_MAX_BYTES:
         raise UploadRefused(too_big_message(), status=413)
+    try:
+        quotas.check(iso.owner, exclude=iso, iso_bytes=size)
+    except quotas.QuotaExceeded as exc:
+        raise UploadRefused(str(exc), status=403) from exc
+    IsoImage.objects.filter(pk=iso.pk).update(size_bytes=size)  # holds its quota share from now
     session = UploadSession.objects.create(
         owner=owner if owner.is_authenticated else None,
         iso=iso,
@@ -147,13 +244,19 @@ class ChunkResult:
 
 
 def append_chunk(
-    session: UploadSession, offset: int, read: Callable[[int], bytes], length: int | None
+    session: UploadSession,
+    offset: int,
+    body: RequestBody | Callable[[int], bytes],
+    length: int | None,
 ) -> ChunkResult:
     """Append a request body at `offset`, writing each block as it arrives.
 
-    `read(n)` returns up to n bytes and b"" at the end (a dropped connection ends early: what
-    arrived is kept and the next request resumes from there).
+    `body` is what `request_body(request)` returns (or a `read(n)` callable, which returns up to
+    n bytes and b"" at the end). A dropped connection ends early: what arrived is kept and the
+    next request resumes from there.
     """
+    if callable(body):
+        body = _ReadBody(body)
     if session.state != UploadSession.State.RECEIVING:
         raise UploadRefused(f"This upload is {session.get_state_display().lower()}.", status=409)
     path = session.local_path
@@ -177,13 +280,14 @@ def append_chunk(
             raise UploadRefused(
                 f"The chunk goes past the declared size ({session.size_bytes} bytes).", status=413
             )
-        key = str(session.code)
-        hasher = _take_hasher(key, held)
+        hasher = _hasher_for(session)
+        hasher.advance(held)  # catches up from disk if earlier chunks went to another process
         written = held
         try:
-            written = _pump(fd, read, hasher, held, remaining)
+            written = _pump(fd, body, hasher, held, remaining)
         finally:
-            _keep_hasher(key, written, hasher)
+            hasher.advance(written)
+            # One small write per chunk (not per block): the list pages show this progress.
             UploadSession.objects.filter(pk=session.pk).update(received_bytes=written)
             session.received_bytes = written
     except UploadRefused as exc:
@@ -191,6 +295,7 @@ def append_chunk(
             fail_session(session, str(exc))
         raise
     finally:
+        body.close()
         os.close(fd)
     complete = written == session.size_bytes
     if complete:
@@ -198,59 +303,169 @@ def append_chunk(
     return ChunkResult(offset=written, complete=complete)
 
 
-def _pump(fd: int, read: Callable[[int], bytes], hasher: Any | None, at: int, room: int) -> int:
-    """Copy blocks from `read` to `fd` from offset `at`; return the new offset.
-
-    The SHA-256 runs in a helper thread fed through a short queue: hashlib, recv() and write()
-    all release the GIL, so on two cores hashing overlaps the network and the disk.
-    """
-    os.lseek(fd, at, os.SEEK_SET)
+def _pump(fd: int, body: RequestBody, hasher: _FileHasher, at: int, room: int) -> int:
+    """Copy the body into `fd` from offset `at` (at most `room` bytes); return the new offset."""
     end = at + room
-    feeder = _HashFeeder(hasher) if hasher is not None else None
-    try:
-        while at < end:
-            block = read(min(READ_BLOCK, end - at))
-            if not block:
-                break
-            view = memoryview(block)
-            while view:
-                n = os.write(fd, view)
-                view = view[n:]
-            if feeder is not None:
-                feeder.put(block)
-            before, at = at, at + len(block)
-            _check_signature_once(fd, before, at)
-    finally:
-        if feeder is not None:
-            feeder.close()
-    if read(1):
+    while at < end:
+        n = body.copy_into(fd, at, min(READ_BLOCK, end - at))
+        if not n:
+            break
+        before, at = at, at + n
+        _check_signature_once(fd, before, at)
+        hasher.advance(at)
+    if body.has_more():
         raise UploadRefused("The chunk goes past the declared size.", status=413)
     return at
 
 
-class _HashFeeder:
-    """Update a hash in a helper thread; at most `depth` blocks wait (bounded memory)."""
+# --- reading request bodies ----------------------------------------------------------------------
+# Under gunicorn (the Procfile's server) the body is read from the client socket itself: its
+# `wsgi.input` reads through a BytesIO-based buffer that copies every byte several times, which
+# cost more CPU than receiving, writing and hashing together. On Linux the bytes go from the socket
+# to the file with splice(2) (socket -> pipe -> page cache) and never enter Python; elsewhere, and
+# for TLS sockets, recv_into() one reusable buffer. Anything that is not a plain gunicorn request
+# with a Content-Length (the test client, runserver, chunked bodies) uses `request.read()`.
+class RequestBody:
+    """A request body that can copy itself into a file."""
 
-    def __init__(self, hasher: Any, depth: int = 4) -> None:
-        self.hasher = hasher
-        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
+    def copy_into(self, fd: int, at: int, count: int) -> int:
+        """Write up to `count` bytes of the body at offset `at` of `fd`; 0 at the end."""
+        raise NotImplementedError
 
-    def _run(self) -> None:
-        while (block := self.queue.get()) is not None:
-            self.hasher.update(block)
-
-    def put(self, block: bytes) -> None:
-        self.queue.put(block)
+    def has_more(self) -> bool:
+        """Say whether bytes are left after what was copied (a body longer than allowed)."""
+        return False
 
     def close(self) -> None:
-        self.queue.put(None)
-        self.thread.join()
+        """Release what the copying held."""
+
+
+class _ReadBody(RequestBody):
+    def __init__(self, read: Callable[[int], bytes]) -> None:
+        self.read = read
+
+    def copy_into(self, fd: int, at: int, count: int) -> int:
+        block = self.read(count)
+        _pwrite_all(fd, memoryview(block), at)
+        return len(block)
+
+    def has_more(self) -> bool:
+        return bool(self.read(1))
+
+
+class _GunicornBody(RequestBody):
+    """The rest of a Content-Length body on a gunicorn connection, read from its socket.
+
+    Gunicorn's reader is kept in step (`length` counts down as bytes are taken), so after the
+    response gunicorn drains exactly what is left and the keep-alive connection stays in order.
+    If the copy stops early the connection is marked failed and gunicorn closes it.
+    """
+
+    def __init__(self, sock: Any, stream: Any, reader: Any) -> None:
+        self.sock, self.stream, self.reader = sock, stream, reader
+        self.sock_fd = sock.fileno()
+        # Bytes gunicorn read ahead with the headers belong to the body (up to its length).
+        ahead = reader.unreader.take_buffered()
+        if len(ahead) > reader.length:
+            reader.unreader.unread(ahead[reader.length :])
+            ahead = ahead[: reader.length]
+        self.ahead = memoryview(ahead)
+        self.pipe: tuple[int, int] | None = None
+        self.pipe_size = 0
+        self.buffer: memoryview | None = None
+        if hasattr(os, "splice") and not isinstance(sock, ssl.SSLSocket):
+            self.pipe = os.pipe()
+            self.pipe_size = _grow_pipe(self.pipe[1])
+        self.poller = select.poll()
+        self.poller.register(self.sock_fd, select.POLLIN)
+
+    def copy_into(self, fd: int, at: int, count: int) -> int:
+        try:
+            if self.ahead:
+                n = min(count, len(self.ahead))
+                _pwrite_all(fd, self.ahead[:n], at)
+                self.ahead = self.ahead[n:]
+                self.reader.length -= n
+                return n
+            count = min(count, self.reader.length)
+            if count <= 0:
+                return 0
+            if not self._wait_readable():
+                self.stream.failed = True  # the client stalled: drop the connection
+                return 0
+            n = self._splice(fd, at, count) if self.pipe else self._recv(fd, at, count)
+            if not n:
+                self.stream.failed = True  # the client closed the connection mid-body
+            self.reader.length -= n
+            return n
+        except BaseException:
+            self.stream.failed = True  # where the next request starts is unknown now
+            raise
+
+    def _wait_readable(self) -> bool:
+        if isinstance(self.sock, ssl.SSLSocket) and self.sock.pending():
+            return True
+        return bool(self.poller.poll(BODY_IDLE_SECONDS * 1000))
+
+    def _splice(self, fd: int, at: int, count: int) -> int:
+        assert self.pipe is not None
+        out_, in_ = self.pipe
+        n = os.splice(self.sock_fd, in_, min(count, self.pipe_size), flags=os.SPLICE_F_MOVE)
+        moved = 0
+        while moved < n:
+            moved += os.splice(out_, fd, n - moved, offset_dst=at + moved, flags=os.SPLICE_F_MOVE)
+        return n
+
+    def _recv(self, fd: int, at: int, count: int) -> int:
+        if self.buffer is None:
+            self.buffer = memoryview(bytearray(READ_BLOCK))
+        n = self.sock.recv_into(self.buffer[: min(count, READ_BLOCK)])
+        _pwrite_all(fd, self.buffer[:n], at)
+        return n
+
+    def close(self) -> None:
+        if self.pipe is not None:
+            for end in self.pipe:
+                os.close(end)
+            self.pipe = None
+
+
+def request_body(request: Any) -> RequestBody:
+    """Return the body of `request` in the fastest form its server allows (see above)."""
+    environ = request.environ
+    sock = environ.get("gunicorn.socket")
+    stream = environ.get("wsgi.input")
+    reader = getattr(stream, "reader", None)
+    unreader = getattr(reader, "unreader", None)
+    usable = (
+        sock is not None
+        and type(reader).__name__ == "LengthReader"
+        and getattr(unreader, "sock", None) is sock
+        and hasattr(unreader, "take_buffered")
+        and not getattr(request, "_read_started", True)
+        and not stream.buf.getvalue()
+        and getattr(sock, "gettimeout", lambda: 0)() is None  # a blocking socket
+    )
+    return _GunicornBody(sock, stream, reader) if usable else _ReadBody(request.read)
+
+
+def _pwrite_all(fd: int, view: memoryview, at: int) -> None:
+    while view:
+        n = os.pwrite(fd, view, at)
+        view, at = view[n:], at + n
+
+
+def _grow_pipe(fd: int) -> int:
+    """Make a pipe hold READ_BLOCK bytes if the system allows; return its capacity."""
+    try:
+        return fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, READ_BLOCK)
+    except (OSError, AttributeError):
+        return 65536
 
 
 def fail_session(session: UploadSession, message: str) -> None:
     """Refuse the upload for good: drop its bytes and mark its image failed."""
+    _drop_hasher(session)
     session.local_path.unlink(missing_ok=True)
     UploadSession.objects.filter(pk=session.pk).update(
         state=UploadSession.State.FAILED, error=message
@@ -264,23 +479,28 @@ def fail_session(session: UploadSession, message: str) -> None:
 
 def abort_session(session: UploadSession) -> None:
     """Discard a session the user gave up on; its image row goes too (nothing reached the host)."""
+    _drop_hasher(session)
     session.local_path.unlink(missing_ok=True)
     UploadSession.objects.filter(pk=session.pk).update(state=UploadSession.State.ABORTED)
     if session.iso_id:
         IsoImage.objects.filter(pk=session.iso_id, state=IsoImage.State.UPLOADING).delete()
 
 
-def finish_session(session: UploadSession) -> None:
-    """Check the complete file, record its SHA-256 and queue the copy to the host."""
+def finish_session(session: UploadSession, digest: str = "") -> None:
+    """Check the complete file, record its SHA-256 and queue the copy to the host.
+
+    `digest` is the file's SHA-256 when the caller has it already (the multipart form).
+    """
     from hosts.jobs.isos import queue_upload
 
     path = session.local_path
     if session.size_bytes < ISO_MIN_BYTES or not has_iso_signature(path):
         fail_session(session, NOT_AN_ISO)
         raise UploadRefused(NOT_AN_ISO, status=415)
-    key = str(session.code)
-    hasher = _take_hasher(key, session.size_bytes)
-    digest = hasher.hexdigest() if hasher is not None else file_sha256(path)
+    if not digest:
+        # Usually all but the last block is hashed by now; this waits for the rest.
+        digest = _hasher_for(session).digest(session.size_bytes) or file_sha256(path)
+        _drop_hasher(session)
     with transaction.atomic():
         claimed = UploadSession.objects.filter(
             pk=session.pk, state=UploadSession.State.RECEIVING
@@ -365,16 +585,5 @@ def adopt_streamed_file(session: UploadSession, upload: StreamedIsoFile) -> None
     """Make a form upload the complete body of `session`, then run the final checks."""
     upload.file.close()
     os.replace(upload.path, session.local_path)
-    _keep_hasher(str(session.code), session.size_bytes, _Digest(upload.sha256))
     UploadSession.objects.filter(pk=session.pk).update(received_bytes=session.size_bytes)
-    finish_session(session)
-
-
-class _Digest:
-    """A finished hash, for `finish_session` (it only asks for hexdigest)."""
-
-    def __init__(self, value: str) -> None:
-        self.value = value
-
-    def hexdigest(self) -> str:
-        return self.value
+    finish_session(session, digest=upload.sha256)

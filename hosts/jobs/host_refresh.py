@@ -231,6 +231,8 @@ def _save(
     }
     if facts:
         values["facts"] = facts
+        values.update(Host.capacity_values(facts))
     if checklist is not None:
         values["readiness"] = readiness.as_dicts(checklist)
+        values.update(Host.readiness_values(values["readiness"]))
     Host.objects.filter(pk=host.pk).update(**values)

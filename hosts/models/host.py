@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db import models
 from django.urls import reverse
@@ -47,6 +48,20 @@ class Host(models.Model):
     status_reason = models.TextField(blank=True)
     facts = models.JSONField(default=dict, blank=True)
     readiness = models.JSONField(default=list, blank=True)
+    # A copy of the capacity figures in `facts`, in their own columns: `facts` holds the host's
+    # whole `xl list`, and pages that list many hosts (the dashboard) should read a few numbers,
+    # not decode every host's domain list. Written with `facts` (see `capacity_values`).
+    xen_version = models.CharField(max_length=40, blank=True)
+    nr_cpus = models.PositiveIntegerField(null=True, blank=True)
+    total_memory_mib = models.PositiveBigIntegerField(null=True, blank=True)
+    free_memory_mib = models.PositiveBigIntegerField(null=True, blank=True)
+    dom0_memory_mib = models.PositiveBigIntegerField(null=True, blank=True)
+    dom0_vcpus = models.PositiveIntegerField(null=True, blank=True)
+    domu_memory_mib = models.PositiveBigIntegerField(null=True, blank=True)
+    domu_vcpus = models.PositiveIntegerField(null=True, blank=True)
+    domu_count = models.PositiveIntegerField(null=True, blank=True)
+    readiness_passed = models.PositiveSmallIntegerField(null=True, blank=True)
+    readiness_total = models.PositiveSmallIntegerField(null=True, blank=True)
     refreshed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -55,6 +70,21 @@ class Host(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save, keeping the capacity and readiness columns in step with `facts`/`readiness`."""
+        deferred = self.get_deferred_fields()
+        copied: dict[str, Any] = {}
+        if "facts" not in deferred:
+            copied.update(self.capacity_values(self.facts or {}))
+        if "readiness" not in deferred:
+            copied.update(self.readiness_values(self.readiness or []))
+        for name, value in copied.items():
+            setattr(self, name, value)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"facts", "readiness"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, *copied}
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("hosts:detail", args=[self.code])
@@ -70,3 +100,47 @@ class Host(models.Model):
             return None
         passed = sum(1 for item in self.readiness if item.get("status") == "pass")
         return passed, len(self.readiness)
+
+    @staticmethod
+    def capacity_values(facts: dict[str, Any]) -> dict[str, Any]:
+        """Return the capacity columns for `facts`, to save alongside them in one update."""
+        values: dict[str, Any] = {"xen_version": str(facts.get("xen_version") or "")[:40]}
+        for name in CAPACITY_NUMBERS:
+            values[name] = _count(facts.get(name))
+        return values
+
+    @staticmethod
+    def readiness_values(items: list[dict[str, Any]]) -> dict[str, Any]:
+        """Return the readiness summary columns for a checklist (as `readiness` stores it)."""
+        if not items:
+            return {"readiness_passed": None, "readiness_total": None}  # never checked
+        passed = sum(1 for item in items if item.get("status") == "pass")
+        return {"readiness_passed": passed, "readiness_total": len(items)}
+
+
+#: The numeric capacity columns, named as the keys of `Host.facts` they copy.
+CAPACITY_NUMBERS = (
+    "nr_cpus",
+    "total_memory_mib",
+    "free_memory_mib",
+    "dom0_memory_mib",
+    "dom0_vcpus",
+    "domu_memory_mib",
+    "domu_vcpus",
+    "domu_count",
+)
+
+
+#: Every column `capacity_values` fills.
+CAPACITY_FIELDS = ("xen_version", *CAPACITY_NUMBERS)
+
+
+def _count(value: Any) -> int | None:
+    """Return a non-negative whole number, or None for a missing or unreadable figure."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = int(float(value))
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 else None
