@@ -132,12 +132,80 @@ def summary(cfg: DomainConfig) -> dict[str, object]:
     }
 
 
-_PASSWD_LINE_RE = re.compile(r'^(vncpasswd\s*=\s*)(["\']).*?\2', re.M)
+#: `vncpasswd = "…"` anywhere on a line, and `vncpasswd=…` inside a vfb spec string.
+_PASSWD_RE = re.compile(
+    r"""(\bvncpasswd\s*=\s*)"""
+    r"""(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)'|([^,"'\]\s][^,"'\]\n]*))"""
+)
+#: libxl's JSON (`xl list -l`) carries the VNC password as `"passwd": "…"`.
+_JSON_PASSWD_RE = re.compile(r'("passwd"\s*:\s*)"(?:[^"\\]|\\.)*"')
+MASK = "********"
+#: The first line of every config file the panel writes (xlcfg.HEADER).
+PANEL_MARK = "Managed by xenpanel"
+
+
+def passwords(text: str) -> list[str]:
+    """Return every VNC password a config text sets: `vncpasswd` and each vfb `vncpasswd=`."""
+    try:
+        settings = xlcfg.parse(text)
+    except xlcfg.ParseError:
+        return []
+    found = []
+    top = settings.get("vncpasswd")
+    if isinstance(top, str) and top:
+        found.append(top)
+    vfbs = settings.get("vfb")
+    for spec in vfbs if isinstance(vfbs, list) else [vfbs]:
+        if not isinstance(spec, str):
+            continue
+        for part in spec.split(","):
+            key, sep, value = part.strip().partition("=")
+            if sep and key.strip() == "vncpasswd" and value:
+                found.append(value)
+    return found
 
 
 def mask_password(text: str) -> str:
-    """Return config text with the VNC password replaced, for pages and diffs."""
-    return _PASSWD_LINE_RE.sub(lambda m: f"{m[1]}{m[2]}********{m[2]}", text)
+    """Return config text with every VNC password replaced, for pages and diffs.
+
+    A pattern masks the usual spellings wherever they sit on a line; then any password the
+    parsed config sets that the pattern did not catch is replaced wherever it appears.
+    """
+    caught: set[str] = set()
+
+    def hide(m: re.Match[str]) -> str:
+        if not (m[2] or m[3] or m[4]):
+            return m[0]  # an empty password: showing stars would suggest there is one
+        if m[2] is not None:
+            caught.update({m[2], _unescape(m[2])})
+            return f'{m[1]}"{MASK}"'
+        if m[3] is not None:
+            caught.update({m[3], _unescape(m[3])})
+            return f"{m[1]}'{MASK}'"
+        caught.add(m[4].strip())
+        return f"{m[1]}{MASK}"
+
+    masked = _PASSWD_RE.sub(hide, text)
+    for value in passwords(text):
+        if value not in caught and value in masked:
+            masked = masked.replace(value, MASK)
+    return masked
+
+
+def mask_json_passwords(text: str) -> str:
+    """Return `xl list -l` output with libxl's `"passwd"` values replaced."""
+    return _JSON_PASSWD_RE.sub(lambda m: f'{m[1]}"{MASK}"', text)
+
+
+def _unescape(value: str) -> str:
+    return re.sub(r"\\(.)", r"\1", value)
+
+
+def is_panel_file(text: str, stored: Iterable[str] = ()) -> bool:
+    """Say whether a config file on the host is one the panel wrote (its header, or a version)."""
+    if PANEL_MARK in text.split("\n", 1)[0]:
+        return True
+    return any(text.strip() == version.strip() for version in stored)
 
 
 def with_settings(cfg: DomainConfig, **changes: object) -> DomainConfig:

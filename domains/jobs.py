@@ -16,6 +16,7 @@ from django.db import transaction
 
 from domains import actions, cfg, records
 from domains.models import Domain, DomainState
+from hosts.choices import StepStatus
 from hosts.dom0 import commands, parsers
 from hosts.dom0.errors import (
     CommandFailed,
@@ -26,8 +27,10 @@ from hosts.dom0.errors import (
     RemoteFileMissing,
 )
 from hosts.dom0.transport import Result
-from hosts.jobs.context import JobContext, StepFailed
+from hosts.jobs import locks
+from hosts.jobs.context import JobContext, StepFailed, tail
 from hosts.jobs.registry import job_kind
+from hosts.jobs.volumes import destroy_dataset, list_volumes
 from hosts.models import Host, IsoImage, Volume
 
 XL_TIMEOUT = 120
@@ -105,7 +108,7 @@ def _store_listing(host: Host, rows: list[dict[str, Any]]) -> None:
         facts["domu_count"] = len(domus)
         facts["domu_memory_mib"] = sum(r["mem_mib"] for r in domus)
         facts["domu_vcpus"] = sum(r["vcpus"] for r in domus)
-        Host.objects.filter(pk=host.pk).update(facts=facts)
+        Host.objects.filter(pk=host.pk).update(facts=facts, **Host.capacity_values(facts))
 
 
 def find(ctx: JobContext, domain: Domain, label: str = "Check the domain on the host") -> Any:
@@ -180,10 +183,12 @@ def reads_back(handler: Any) -> Any:
 @reads_back
 def create(ctx: JobContext) -> str:
     domain = _domain(ctx)
+    ctx.progress(5, "Checking the host's config directory")
+    _refuse_foreign_config(ctx, domain)
     volume = domain.volume
     if ctx.job.params.get("new_volume") and volume is not None:
         ctx.progress(10, f"Creating volume {volume.dataset}")
-        _create_volume(ctx, volume)
+        _create_volume(ctx, domain, volume)
     ctx.progress(35, "Writing the config")
     path = write_config(ctx, domain)
     if ctx.redelivered and find(ctx, domain) is not None:
@@ -195,17 +200,56 @@ def create(ctx: JobContext) -> str:
     return _finish(ctx, domain, "created")
 
 
-def _create_volume(ctx: JobContext, volume: Volume) -> None:
+def _refuse_foreign_config(ctx: JobContext, domain: Domain) -> None:
+    """Fail, changing nothing, if the host has a config file of that name the panel did not write.
+
+    The panel's config directory is the handbook's own (/usr/local/etc/xen), where people keep
+    hand-written configs; writing ours would silently replace one.
+    """
+    host = domain.host
+    path = cfg.config_path(host.config_dir, domain.name)
+    with ctx.step(f"Check that {path} is free") as record:
+        if ctx.transport.stat(path) is None:
+            record.output = "no such file"
+            return
+        text = ctx.transport.read_file(path).decode("utf-8", "replace")
+        if cfg.is_panel_file(text, domain.versions.values_list("text", flat=True)):
+            record.output = "a config the panel wrote; it will be replaced"
+            return
+        # Not a word of the file in the log: it may hold another domU's VNC password.
+        record.output = "a config the panel did not write; left untouched"
+        name = domain.name
+        _drop_domain(domain)
+        raise StepFailed(
+            f"{path} already exists on {host.name} and was not written by the panel; nothing "
+            f"was changed on the host and {name} was removed from the panel. To manage that "
+            f"domU here, start it (xl create {path}) and import it from the host's page; "
+            "otherwise choose another name."
+        )
+
+
+def _create_volume(ctx: JobContext, domain: Domain, volume: Volume) -> None:
     if volume.state == Volume.State.READY:
         ctx.note("Volume already made", volume.dataset)
         return
     argv = commands.zfs_create_volume(volume.dataset, volume.size_bytes, sparse=volume.sparse)
+    # Steps an earlier delivery of this job ran (recorded before this one's own steps).
+    earlier = list(ctx.job.steps.filter(argv=argv).values_list("status", flat=True))
     try:
         run(ctx, argv, f"Create volume {volume.dataset}")
-    except DatasetExists:
-        if not ctx.redelivered:
-            _forget_volume(volume)
-            raise
+    except DatasetExists as exc:
+        if not (ctx.redelivered and _made_by_this_job(ctx, volume, earlier)):
+            name = domain.name
+            _drop_domain(domain)
+            raise DatasetExists(
+                f"The ZFS dataset {volume.dataset} already exists on {domain.host.name} and this "
+                f"job did not make it; the panel left it alone and removed {name}, so nothing "
+                "boots on a disk it does not own. To use that volume, import it (Volumes → "
+                "Scan) and create the domU on it as an existing disk; or choose another name.",
+                argv=exc.argv,
+                rc=exc.rc,
+                stderr=exc.stderr,
+            ) from exc
         ctx.note("Volume exists", "made by the first delivery of this job")
     except Dom0Error:
         _forget_volume(volume)
@@ -214,10 +258,47 @@ def _create_volume(ctx: JobContext, volume: Volume) -> None:
     Volume.objects.filter(pk=volume.pk).update(state=Volume.State.READY)
 
 
+def _made_by_this_job(ctx: JobContext, volume: Volume, earlier: list[str]) -> bool:
+    """Say whether an existing dataset is the one this job's first delivery made.
+
+    `zfs create` here takes no user property to tag it with, so the proof is the job's own step
+    log: an earlier delivery ran this exact `zfs create` (and it did not fail: it succeeded or the
+    worker died during it), the panel's row was never settled by anyone else, and the dataset has
+    exactly the size and reservation asked for.
+    """
+    if not any(status != StepStatus.FAILED for status in earlier):
+        ctx.note("Not ours", "no earlier delivery of this job ran zfs create for it")
+        return False
+    if volume.state != Volume.State.CREATING:
+        ctx.note("Not ours", f"the panel's row for it is {volume.get_state_display().lower()}")
+        return False
+    row = list_volumes(ctx, volume.host).get(volume.dataset)
+    if row is None or row.volsize != volume.size_bytes:
+        ctx.note("Not ours", "its size is not the size this job asked for")
+        return False
+    if row.refreservation is not None and (row.refreservation == 0) != volume.sparse:
+        ctx.note("Not ours", "its reservation does not match what this job asked for")
+        return False
+    return True
+
+
 def _forget_volume(volume: Volume) -> None:
     """Nothing was made on the host: drop the row the form created for it."""
     Domain.objects.filter(volume=volume).update(volume=None)
     Volume.objects.filter(pk=volume.pk, state=Volume.State.CREATING).delete()
+
+
+def _drop_domain(domain: Domain) -> None:
+    """Remove a domU that was never made (and its never-made volume) from the panel.
+
+    Its config names a disk or file that is not the panel's; a row left behind would offer a
+    Start that boots on it.
+    """
+    volume_id = domain.volume_id
+    with transaction.atomic():
+        Domain.objects.filter(pk=domain.pk).delete()
+        if volume_id is not None:
+            Volume.objects.filter(pk=volume_id, state=Volume.State.CREATING).delete()
 
 
 # --- lifecycle --------------------------------------------------------------------------------
@@ -227,6 +308,12 @@ def _forget_volume(volume: Volume) -> None:
 @reads_back
 def start(ctx: JobContext) -> str:
     domain = _domain(ctx)
+    if records.never_made(domain):
+        raise StepFailed(
+            f"{domain.name} was never created: its create job stopped before the volume "
+            f"{domain.volume.dataset if domain.volume else ''} was made. Delete it and create it "
+            "again."
+        )
     ctx.progress(20, "Starting")
     created = start_domain(ctx, domain)
     _set(domain, should_run=True)
@@ -243,10 +330,12 @@ def shutdown(ctx: JobContext) -> str:
         _set(domain, should_run=False)
         ctx.note("Not running", f"{domain.name} is not in xl list")
         return _finish(ctx, domain, "was not running")
-    _set(domain, should_run=False)
     ctx.progress(30, "Pressing the ACPI power button" if force else "Asking the guest to shut down")
     label = f"Shut down {domain.name}" + (" (ACPI power button)" if force else "")
     run(ctx, commands.xl_shutdown(domain.name, wait=True, force=force), label, timeout=wait)
+    # Only now: a guest that ignored the request still runs and should still come back after a
+    # Dom0 reboot. While this job runs, polls leave should_run alone (observe.settle_stopped).
+    _set(domain, should_run=False)
     return _finish(ctx, domain, "shut down")
 
 
@@ -352,29 +441,54 @@ def cd_eject(ctx: JobContext) -> str:
 
 @job_kind(actions.DELETE)
 def delete(ctx: JobContext) -> str:
+    """Destroy the domU, remove its config and (if asked) its volume; safe to run again."""
     domain = _domain(ctx)
     _set(domain, should_run=False)
     ctx.progress(20, "Destroying")
     destroy_if_present(ctx, domain)
     path = cfg.config_path(domain.host.config_dir, domain.name)
-    with ctx.step(f"Remove the config {path}") as record:
-        try:
-            ctx.transport.remove(path)
-            record.output = "removed"
-        except RemoteFileMissing:
-            record.output = "already gone"
+    gone = []
+    if _remove_config(ctx, domain, path):
+        gone.append(f"config {path}")
     volume = domain.volume
-    gone = [f"config {path}"]
-    if ctx.job.params.get("destroy_volume") and volume is not None:
-        ctx.progress(60, f"Destroying volume {volume.dataset}")
-        run(ctx, commands.zfs_destroy(volume.dataset), f"Destroy volume {volume.dataset}")
-        gone.append(f"volume {volume.dataset}")
+    drop_volume = volume is not None and (
+        ctx.job.params.get("destroy_volume") or volume.state == Volume.State.CREATING
+    )
+    if volume is not None and drop_volume:
+        if volume.state == Volume.State.CREATING:
+            # Its create never got to `zfs create` (cancelled while queued): whatever has that
+            # name on the host is not the panel's to destroy.
+            ctx.note("Volume never made", f"{volume.dataset}: only the panel's row is removed")
+        else:
+            ctx.progress(60, f"Destroying volume {volume.dataset}")
+            if destroy_dataset(ctx, volume):
+                gone.append(f"volume {volume.dataset}")
     name = domain.name
     domain.delete()
-    if ctx.job.params.get("destroy_volume") and volume is not None:
+    if volume is not None and drop_volume:
         volume.delete()
     read_back(ctx)
-    return f"Deleted {name}: " + ", ".join(gone)
+    return f"Deleted {name}: " + (", ".join(gone) or "nothing was on the host")
+
+
+def _remove_config(ctx: JobContext, domain: Domain, path: str) -> bool:
+    """Remove the domU's config file if it is the panel's; True if a file was removed."""
+    with ctx.step(f"Remove the config {path}") as record:
+        try:
+            text = ctx.transport.read_file(path).decode("utf-8", "replace")
+        except RemoteFileMissing:
+            record.output = "already gone"
+            return False
+        if not cfg.is_panel_file(text, domain.versions.values_list("text", flat=True)):
+            record.output = "not a config the panel wrote; left in place"
+            return False
+        try:
+            ctx.transport.remove(path)
+        except RemoteFileMissing:
+            record.output = "already gone"
+            return False
+        record.output = "removed"
+        return True
 
 
 # --- import -----------------------------------------------------------------------------------
@@ -392,15 +506,12 @@ def import_domain(ctx: JobContext) -> str:
     text = _read_config(ctx, path)
     source = path
     if text is None:
-        result = run(ctx, commands.xl_list_long(name), f"Read {name}'s live config (xl list -l)")
-        details = parsers.parse_xl_list_long(result.stdout)
+        details = _read_live_config(ctx, name)
         if not details:
             raise StepFailed(f"{name} is not on the host any more.")
-        text = cfg.render(_config_from_detail(details[0]))
+        text = cfg.render(_config_from_detail(ctx, details[0]))
         source = "xl list -l"
     parsed = cfg.parse(text, source=source)
-    if parsed.vncpasswd:
-        ctx.secret(parsed.vncpasswd)
     values = cfg.summary(parsed)
     domain = Domain(
         host=host,
@@ -426,11 +537,36 @@ def _read_config(ctx: JobContext, path: str) -> str | None:
         except RemoteFileMissing:
             record.output = "no such file; falling back to xl list -l"
             return None
-        record.output = ctx.redact(text)
+        # Register the passwords before anything of the text is recorded.
+        for password in cfg.passwords(text):
+            ctx.secret(password)
+        record.output = ctx.redact(cfg.mask_password(text))
         return text
 
 
-def _config_from_detail(detail: parsers.DomainDetail) -> Any:
+def _read_live_config(ctx: JobContext, name: str) -> list[parsers.DomainDetail]:
+    """Run `xl list -l` as a step whose recorded output never shows the VNC password.
+
+    Not `ctx.run`: that records the output before the caller could read the password out of it.
+    """
+    argv = commands.xl_list_long(name)
+    ctx.check_cancelled()
+    with ctx.step(f"Read {name}'s live config (xl list -l)", argv) as record:
+        result = ctx.transport.run(argv, timeout=XL_TIMEOUT)
+        record.rc, record.seconds = result.rc, round(result.seconds, 3)
+        out = "\n".join(t.rstrip() for t in (result.stdout, result.stderr) if t)
+        record.output = tail(cfg.mask_json_passwords(out))
+        if result.rc != 0:
+            raise parsers.classify_error(list(argv), result.rc, result.stdout, result.stderr)
+        details = parsers.parse_xl_list_long(result.stdout)
+        for detail in details:
+            if detail.vnc and detail.vnc.password:
+                ctx.secret(detail.vnc.password)
+        record.output = ctx.redact(record.output)
+    return details
+
+
+def _config_from_detail(ctx: JobContext, detail: parsers.DomainDetail) -> Any:
     from hosts.dom0.xlcfg import DiskSpec, DomainConfig, VifSpec
 
     disks = tuple(
@@ -444,6 +580,17 @@ def _config_from_detail(detail: parsers.DomainDetail) -> Any:
         for d in detail.disks
     )
     vnc = detail.vnc
+    password = vnc.password if vnc else None
+    if vnc and vnc.password_set and not password:
+        # Never write a config without the password the domU had: at the next start its console
+        # would be open to anyone who reaches the port.
+        password = cfg.generate_password()
+        ctx.secret(password)
+        ctx.note(
+            "New VNC password",
+            f"xl list -l did not show {detail.name}'s VNC password; the imported config has a "
+            "new one (reveal it on the domU's page). It takes effect at the next start.",
+        )
     return DomainConfig(
         name=detail.name,
         memory=detail.max_memory_mib or detail.memory_mib,
@@ -455,6 +602,7 @@ def _config_from_detail(detail: parsers.DomainDetail) -> Any:
         vnclisten=vnc.listen if vnc else None,
         vncdisplay=vnc.display if vnc and vnc.findunused is False else None,
         vncunused=vnc.findunused if vnc else None,
+        vncpasswd=password or None,
     )
 
 
@@ -466,30 +614,27 @@ def autostart(ctx: JobContext) -> str:
     """Start the autostart domUs in order, waiting each one's delay before the next.
 
     One job rather than one start job per domU with a countdown: a single worker then runs them
-    strictly in order, and the delay is counted from when the previous domU really started.
+    strictly in order, and the delay is counted from when the previous domU really started. Each
+    domU's own lock is taken while it is started, so a job someone queued on it (a shutdown, a
+    delete) never runs at the same time; a domU whose lock another job holds is skipped.
     """
     ids = [int(i) for i in ctx.job.params.get("domain_ids", [])]
     by_id = {d.pk: d for d in Domain.objects.select_related("host").filter(pk__in=ids)}
     ordered = [by_id[i] for i in ids if i in by_id]
-    started, failed = [], []
+    started: list[str] = []
+    failed: list[str] = []
     for n, domain in enumerate(ordered):
         ctx.check_cancelled()
-        domain.refresh_from_db()
-        if not (domain.autostart and domain.should_run):
-            ctx.note(f"Skip {domain.name}", "autostart was switched off or it was stopped")
+        holder = locks.acquire(domain.target_key, ctx.job.pk)
+        if holder is not None:
+            ctx.note(f"Skip {domain.name}", f"job #{holder} is working on it")
             continue
-        if domain.vnc_password:
-            ctx.secret(domain.vnc_password)
-        ctx.progress(100 * n / max(1, len(ordered)), f"Starting {domain.name}")
         try:
-            if start_domain(ctx, domain):
-                started.append(domain.name)
-        except HostUnreachable:
-            raise
-        except Dom0Error as exc:
-            failed.append(f"{domain.name}: {exc}")
-            continue
-        if n < len(ordered) - 1 and domain.autostart_delay:
+            ctx.progress(100 * n / len(ordered), f"Starting {domain.name}")
+            ran = _autostart_one(ctx, domain, started, failed)
+        finally:
+            locks.release(domain.target_key, ctx.job.pk)
+        if ran and n < len(ordered) - 1 and domain.autostart_delay:
             _sleep(
                 ctx,
                 domain.autostart_delay,
@@ -499,6 +644,30 @@ def autostart(ctx: JobContext) -> str:
     if failed:
         raise StepFailed("Autostart could not start " + "; ".join(failed))
     return f"Started {', '.join(started) or 'nothing'} ({ctx.job.params.get('reason', '')})"
+
+
+def _autostart_one(ctx: JobContext, domain: Domain, started: list[str], failed: list[str]) -> bool:
+    """Start one domU (its lock held); False if it was skipped or failed to start."""
+    waiting = actions.active_job(domain)
+    if waiting is not None:
+        # Queued behind this job on the domU's lock: what it was asked to do comes first.
+        ctx.note(f"Skip {domain.name}", f"job #{waiting.pk} ({waiting.title}) is waiting for it")
+        return False
+    fresh = Domain.objects.filter(pk=domain.pk).first()
+    if fresh is None or not (fresh.autostart and fresh.should_run):
+        ctx.note(f"Skip {domain.name}", "it was deleted, autostart was switched off or it stopped")
+        return False
+    if fresh.vnc_password:
+        ctx.secret(fresh.vnc_password)
+    try:
+        if start_domain(ctx, fresh):
+            started.append(fresh.name)
+    except HostUnreachable:
+        raise
+    except Dom0Error as exc:
+        failed.append(f"{fresh.name}: {exc}")
+        return False
+    return True
 
 
 def _sleep(ctx: JobContext, seconds: int, label: str) -> None:

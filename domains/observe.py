@@ -10,16 +10,17 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from domains import actions, records
 from domains.models import Domain
-from hosts.choices import ACTIVE_JOB_STATUSES, JobStatus
+from hosts.choices import ACTIVE_JOB_STATUSES
 from hosts.models import Host, Job
 
-#: After a failed autostart, wait this long before trying the missing domUs again (unless the
-#: host reboots again), so a domU that cannot start does not queue a job every poll.
-RETRY_AFTER = timedelta(minutes=10)
+#: A domU whose job ended this recently is left for the next poll: the `xl list` a poll compares
+#: may have been read before that job's work.
+SETTLE_AFTER = timedelta(seconds=30)
 
 
 def rebooted(
@@ -53,25 +54,58 @@ def observe_domains(
     """Called by every host refresh/poll after `xl list`, inside the worker.
 
     `host.facts` still holds the previous refresh's facts here (they are saved afterwards), so
-    they are what this listing is compared with.
+    they are what this listing is compared with. Only a Dom0 reboot queues autostart: a domU
+    that is gone while the host stayed up was powered off or crashed on its own, and stays off.
     """
     domains = records.apply_rows(host.pk, rows)
-    reason = rebooted(host.facts or {}, rows, dom0_cpu_seconds)
     present = {str(r["name"]) for r in rows}
+    reason = rebooted(host.facts or {}, rows, dom0_cpu_seconds)
+    if reason is None:
+        settle_stopped(host, domains, present)
+        return
     candidates = autostart_candidates(domains, present)
-    if not candidates:
-        return
-    if _autostart_pending(host, recent_failure_blocks=reason is None):
-        return
-    why = reason or "autostart domUs that should run are missing"
-    actions.queue_autostart(host, [d.pk for d in candidates], reason=why)
+    if candidates and not _autostart_pending(host):
+        actions.queue_autostart(host, [d.pk for d in candidates], reason=reason)
 
 
-def _autostart_pending(host: Host, *, recent_failure_blocks: bool) -> bool:
+def stopped_on_their_own(
+    domains: Sequence[Domain], present: set[str], busy: set[str]
+) -> list[Domain]:
+    """Return the domUs that should run but are gone, with no job of the panel's behind it."""
+    return [
+        d for d in domains if d.should_run and d.name not in present and d.target_key not in busy
+    ]
+
+
+def settle_stopped(host: Host, domains: Sequence[Domain], present: set[str]) -> None:
+    """Clear should_run for domUs that stopped without the panel (a guest poweroff, a crash).
+
+    A domU a job is working on, or that an autostart job is about to start, is left alone: the
+    listing may predate that job's work. So is one whose job ended moments ago, for the same
+    reason; the next poll settles it.
+    """
+    since = timezone.now() - SETTLE_AFTER
+    keys = [d.target_key for d in domains if d.should_run and d.name not in present]
+    if not keys:
+        return
+    jobs = Job.objects.filter(target_key__in=keys)
+    busy = set(
+        jobs.filter(Q(status__in=ACTIVE_JOB_STATUSES) | Q(finished_at__gte=since)).values_list(
+            "target_key", flat=True
+        )
+    )
+    for job in Job.objects.filter(
+        kind=actions.AUTOSTART,
+        target_key=actions.autostart_key(host),
+        status__in=ACTIVE_JOB_STATUSES,
+    ):
+        busy |= {f"domain:{pk}" for pk in job.params.get("domain_ids", [])}
+    gone = stopped_on_their_own(domains, present, busy)
+    if gone:
+        # Only where should_run is still set: a job may have changed it since the rows were read.
+        Domain.objects.filter(pk__in=[d.pk for d in gone], should_run=True).update(should_run=False)
+
+
+def _autostart_pending(host: Host) -> bool:
     jobs = Job.objects.filter(kind=actions.AUTOSTART, target_key=actions.autostart_key(host))
-    if jobs.filter(status__in=ACTIVE_JOB_STATUSES).exists():
-        return True
-    if recent_failure_blocks:
-        since = timezone.now() - RETRY_AFTER
-        return jobs.filter(status=JobStatus.FAILED, created_at__gte=since).exists()
-    return False
+    return jobs.filter(status__in=ACTIVE_JOB_STATUSES).exists()

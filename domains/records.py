@@ -94,6 +94,16 @@ def _iso_at(domain: Domain, path: Any) -> IsoImage | None:
     return None
 
 
+def never_made(domain: Domain) -> bool:
+    """Say whether the domU's create stopped before its new volume was made (a cancelled job).
+
+    Nothing of it exists on the host and its config names a disk that does not: Start cannot
+    work, Delete can.
+    """
+    volume = domain.volume
+    return volume is not None and volume.state == Volume.State.CREATING
+
+
 def apply_rows(host_id: int, rows: Iterable[Mapping[str, Any]]) -> list[Domain]:
     """Write the observed state of every managed domU on a host from one `xl list`."""
     by_name = {str(r["name"]): r for r in rows if r.get("domid") != 0}

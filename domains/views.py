@@ -17,9 +17,9 @@ from domains.access import domains_for_user, get_domain_for_user, may_operate
 from domains.forms import NEW, DomainForm, host_domain_names
 from domains.host_panel import host_domains_context
 from domains.models import Domain, DomainConfigVersion
-from hosts import access
+from hosts import access, audit, quotas
 from hosts.choices import ACTIVE_JOB_STATUSES
-from hosts.models import Host, IsoImage, Job, Volume
+from hosts.models import AuditAction, Host, IsoImage, Job, Volume
 
 GIB = 2**30
 
@@ -28,8 +28,10 @@ GIB = 2**30
 
 
 def domain_list(request: HttpRequest) -> HttpResponse:
-    domains = list(domains_for_user(request.user).select_related("owner"))
+    domains = list(domains_for_user(request.user).select_related("owner", "volume"))
     active = _active_keys([d.target_key for d in domains])
+    for d in domains:  # a cancelled create: offer Delete, not Start
+        d.never_made = records.never_made(d) and d.target_key not in active
     context = {
         "domains": domains,
         "watch_fast": bool(active),
@@ -132,6 +134,10 @@ def _create(request: HttpRequest, form: DomainForm) -> Domain | None:
         # Two people took the same name or VNC display at once; the form shows it again.
         form.add_error("name", "That name (or the VNC display) was just taken; try again.")
         return None
+    except quotas.QuotaExceeded as exc:
+        # The form checked already; this is a second tab or a teammate using the team's share.
+        form.add_error(None, str(exc))
+        return None
     return domain
 
 
@@ -183,6 +189,7 @@ def _live_context(request: HttpRequest, domain: Domain) -> dict[str, Any]:
         "last_job": last,
         "can_operate": may_operate(request.user, domain),
         "has_cdrom": cfg.has_cdrom(text.text) if text else False,
+        "never_made": job is None and records.never_made(domain),
         "offer_force": bool(
             last and not job and last.kind == actions.SHUTDOWN and last.status == "failed"
         ),
@@ -220,8 +227,13 @@ def domain_action(request: HttpRequest, code: str, action: str) -> HttpResponse:
     if action not in actions.LIFECYCLE:
         raise Http404("No such action")
     kind, verb, params = actions.LIFECYCLE[action]
-    with transaction.atomic():
-        job = actions.queue(domain, kind, f"{verb} {domain.name}", user=request.user, params=params)
+    try:
+        with transaction.atomic():
+            title = f"{verb} {domain.name}"
+            job = actions.queue(domain, kind, title, user=request.user, params=params)
+    except quotas.QuotaExceeded as exc:
+        messages.error(request, f"{domain.name} was not started. {exc}")
+        return redirect(domain)
     messages.info(request, f"{verb} {domain.name}: job #{job.pk}.")
     return redirect(domain)
 
@@ -330,6 +342,12 @@ def domain_restore(request: HttpRequest, code: str, number: int) -> HttpResponse
         raise Http404("No such version")
     with transaction.atomic():
         new = history.restore(domain, version, author=request.user)
+        audit.record(
+            AuditAction.CONFIG_RESTORE,
+            request=request,
+            target=domain,
+            details={"restored": number, "as_version": new.number, "host": domain.host.name},
+        )
     messages.success(
         request,
         f"Version {number} restored as version {new.number}. It takes effect at the next start.",

@@ -7,15 +7,17 @@ died finishes what it started instead of failing on its own earlier work.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 
+from hosts import quotas
 from hosts.choices import TargetType
 from hosts.dom0 import commands, parsers, validate
-from hosts.dom0.errors import DatasetBusy, DatasetExists, Dom0Error
+from hosts.dom0.errors import DatasetBusy, DatasetExists, DatasetMissing, Dom0Error
 from hosts.jobs.context import JobContext, StepFailed
 from hosts.jobs.enqueue import enqueue
 from hosts.jobs.registry import job_kind
@@ -66,6 +68,7 @@ def _is_text_field(field: Any) -> bool:
 
 # --- queueing (called from views inside transaction.atomic) ------------------------------------
 def queue_create(volume: Volume, user: Any) -> Job:
+    quotas.check(volume.owner, exclude=volume, disk_bytes=volume.size_bytes)
     return enqueue(
         CREATE,
         title=f"Create volume {volume.dataset} ({volume.size_human})",
@@ -205,22 +208,46 @@ def destroy_volume(ctx: JobContext) -> str:
     if reason:
         raise StepFailed(f"Not destroying {volume.dataset}: {reason}. Remove it from that domU.")
     ctx.progress(10, "Checking the host")
+
+    def mark_destroying() -> None:
+        _save(volume, state=Volume.State.DESTROYING)
+
+    try:
+        destroyed = destroy_dataset(ctx, volume, on_start=mark_destroying)
+    except Dom0Error:
+        _save(volume, state=previous if previous != Volume.State.DESTROYING else "ready")
+        raise
+    volume.delete()
+    if not destroyed:
+        return f"{volume.dataset} was not on the host; removed from the panel"
+    return f"Destroyed {volume.dataset}"
+
+
+def destroy_dataset(
+    ctx: JobContext, volume: Volume, *, on_start: Callable[[], None] | None = None
+) -> bool:
+    """Destroy a volume's dataset, retrying "dataset is busy"; False if the host lacked it.
+
+    Checks `zfs list` first and takes "dataset does not exist" as done, so a redelivered job (or
+    the domU delete job, which calls this too) finishes instead of failing on its own work.
+    """
     found = list_volumes(ctx, volume.host)
     if volume.dataset not in found:
         ctx.note("Not on the host", f"{volume.dataset} does not exist; removing it from the panel.")
-        volume.delete()
-        return f"{volume.dataset} was not on the host; removed from the panel"
-    _save(volume, state=Volume.State.DESTROYING)
+        return False
+    if on_start is not None:
+        on_start()
     argv = commands.zfs_destroy(volume.dataset)
     tries = max(1, int(settings.VOLUME_BUSY_RETRIES))
     for attempt in range(1, tries + 1):
         ctx.progress(20 + 60 * attempt // tries, f"Destroying (try {attempt} of {tries})")
         try:
             ctx.run(argv, label=f"Destroy volume (try {attempt})", timeout=300)
-            break
+            return True
+        except DatasetMissing:
+            return False
         except DatasetBusy as exc:
             if attempt == tries:
-                _save(volume, state=previous if previous != Volume.State.DESTROYING else "ready")
                 raise DatasetBusy(
                     f"The ZFS volume '{volume.dataset}' is still busy after {tries} tries",
                     hint="A running domU probably uses it: stop that domU, then destroy again.",
@@ -229,11 +256,7 @@ def destroy_volume(ctx: JobContext) -> str:
                     stderr=exc.stderr,
                 ) from exc
             time.sleep(settings.VOLUME_BUSY_PAUSE)
-        except Dom0Error:
-            _save(volume, state=previous)
-            raise
-    volume.delete()
-    return f"Destroyed {volume.dataset}"
+    return True
 
 
 @job_kind(SCAN)
