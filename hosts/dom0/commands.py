@@ -231,9 +231,13 @@ def zpool_list() -> list[str]:
 
 
 def fetch_size(url: str, timeout: int, *, allow_private: bool = False) -> list[str]:
-    """Return `fetch -s -T N URL` (prints the size in bytes, or `Unknown`)."""
+    """Return `fetch -s -A -T N URL` (prints the size in bytes, or `Unknown`).
+
+    -A: never follow a redirect. The panel checked where the URL points; a 302 to an internal
+    address must not turn the Dom0 into a proxy into its own network.
+    """
     checked = validate.url(url, allow_private=allow_private)
-    return ["fetch", "-s", "-T", _timeout(timeout), checked]
+    return ["fetch", "-s", "-A", "-T", _timeout(timeout), checked]
 
 
 def fetch_to(
@@ -244,10 +248,10 @@ def fetch_to(
     allow_private: bool = False,
     policy: PathPolicy = DEFAULT_POLICY,
 ) -> list[str]:
-    """Return `fetch -q -T N -o <path> URL`, writing only inside the ISO directory."""
+    """Return `fetch -q -A -T N -o <path> URL`, writing only inside the ISO directory."""
     checked = validate.url(url, allow_private=allow_private)
     target = validate.abs_path(path, "path", [policy.iso_dir])
-    return ["fetch", "-q", "-T", _timeout(timeout), "-o", target, checked]
+    return ["fetch", "-q", "-A", "-T", _timeout(timeout), "-o", target, checked]
 
 
 # --- host facts --------------------------------------------------------------------------------

@@ -161,6 +161,9 @@ class VncInfo:
     display: int
     findunused: bool | None
     password_set: bool
+    # libxl's JSON holds the password itself; kept so an import can write it back into the
+    # config (not in the repr, so it never lands in a log line).
+    password: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,7 @@ def _detail(domid: object, config: dict[str, Any]) -> DomainDetail:
             display=int(vnc_raw.get("display", 0) or 0),
             findunused=_defbool(vnc_raw.get("findunused")),
             password_set=bool(vnc_raw.get("passwd")),
+            password=str(vnc_raw["passwd"]) if vnc_raw.get("passwd") else None,
         )
     disks = [
         DiskInfo(
@@ -427,7 +431,10 @@ _XL_NAME_USED_RE = re.compile(r'Domain with name "(?P<name>[^"]*)" already exist
 _XL_NOMEM_RE = re.compile(
     r"Cannot allocate memory|failed to free memory|cannot \(re-\)build domain: -5\b"
 )
-_XL_CFG_READ_RE = re.compile(r"Failed to read config file: (?P<path>.+?): (?P<why>.+)$", re.M)
+# A missing xl.conf is only a warning: xl prints this line for it and carries on (facts §1.4).
+_XL_CFG_READ_RE = re.compile(
+    r"Failed to read config file: (?P<path>(?!\S*/xl\.conf:).+?): (?P<why>.+)$", re.M
+)
 _XL_CFG_PARSE_RE = re.compile(r"^.*config parsing error.*$", re.M)
 _ZFS_RE = re.compile(r"cannot (?P<action>[a-z]+) '(?P<ds>[^']*)': (?P<why>.+)$", re.M)
 _FETCH_RE = re.compile(r"^fetch: (?:(?P<subject>\S+): )?(?P<reason>.+)$", re.M)

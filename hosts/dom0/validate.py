@@ -255,8 +255,13 @@ _USERINFO_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
 
 
 def redact_url(value: str) -> str:
-    """Return `value` with any `user:pass@` replaced by `***@`, for logs."""
-    return _USERINFO_RE.sub(r"\1***@", value)
+    """Return `value` with any `user:pass@` and query string masked, for logs and pages.
+
+    Signed download links carry their token in the query string, so it is as secret as a password.
+    """
+    masked = _USERINFO_RE.sub(r"\1***@", value)
+    head, sep, _query = masked.partition("?")
+    return f"{head}?***" if sep else masked
 
 
 def _inet_aton(host: str) -> ipaddress.IPv4Address | None:

@@ -14,15 +14,18 @@ from urllib.parse import urlsplit
 from django.apps import apps
 from django.conf import settings
 
+from hosts import quotas
 from hosts.choices import TargetType
-from hosts.dom0 import commands, parsers
+from hosts.dom0 import commands, parsers, validate
 from hosts.dom0.errors import Dom0Error
+from hosts.forms_storage import resolve_host
 from hosts.jobs.context import JobCancelled, JobContext, StepFailed, tail
 from hosts.jobs.enqueue import enqueue
 from hosts.jobs.registry import job_kind
 from hosts.jobs.volumes import _domains_referencing
 from hosts.models import Host, IsoImage, Job, UploadSession
 from hosts.models.storage import human_bytes
+from hosts.uploads import ISO_MAGIC, ISO_MAGIC_OFFSET
 
 FETCH = "iso.fetch"
 UPLOAD = "iso.upload"
@@ -52,6 +55,8 @@ def iso_in_use(iso: IsoImage) -> str | None:
 
 # --- queueing ----------------------------------------------------------------------------------
 def queue_fetch(iso: IsoImage, url: str, *, allow_private: bool, user: Any) -> Job:
+    # The size is known only once the host asks the server; until then it needs room to start.
+    quotas.check(iso.owner, exclude=iso, iso_bytes=iso.size_bytes or 1)
     return enqueue(
         FETCH,
         title=f"Fetch {iso.file_name} to {iso.host.name}",
@@ -208,16 +213,27 @@ def _fetch(ctx: JobContext, iso: IsoImage, url: str) -> str:
     with ctx.step(f"Create {host.iso_dir}") as record:
         ctx.transport.makedirs(host.iso_dir)
         record.output = "ready"
+    if not allow:
+        # Checked again here, not only on the form: a name can point elsewhere by now.
+        with ctx.step("Check where the URL points") as record:
+            name = urlsplit(url).hostname or ""
+            addresses = validate.resolve_and_check(name, resolve_host, "url")
+            record.output = f"{name} -> {', '.join(addresses)}: public"
     sized = ctx.run(
         commands.fetch_size(url, timeout, allow_private=allow),
         label="Size of the download",
         timeout=timeout + 30,
     )
     total = parsers.parse_fetch_size(sized.stdout)
+    quotas.check(iso.owner, exclude=iso, iso_bytes=total or 0)  # now that the size is known
     _save(iso, size_bytes=total, state=IsoImage.State.FETCHING, error="")
     if ctx.transport.stat(iso.path) is not None:
-        # Left by an earlier attempt of this job (the name is reserved in the panel).
-        _remove(ctx, iso.path, "left over from an earlier attempt")
+        if not ctx.redelivered:
+            raise StepFailed(
+                f"{iso.path} already exists on {host.name} and the panel did not put it there; "
+                "choose another file name (nothing was changed)."
+            )
+        _remove(ctx, iso.path, "left over from an earlier attempt of this job")
     argv = commands.fetch_to(url, iso.path, timeout, allow_private=allow, policy=policy)
     report = _Throttle(ctx)
     report(5, f"Downloading: {_sofar(0, total)}", force=True)
@@ -240,8 +256,26 @@ def _fetch(ctx: JobContext, iso: IsoImage, url: str) -> str:
         if result.rc != 0:
             raise parsers.classify_error(argv, result.rc, result.stdout, result.stderr)
     report(90, f"Downloaded {_sofar(total or 0, total)}", force=True)
+    _check_iso_signature(ctx, iso)
     digest = _verify(ctx, iso)
     return f"Fetched {iso.file_name} ({iso.size_human}), SHA-256 {digest[:16]}…"
+
+
+def _check_iso_signature(ctx: JobContext, iso: IsoImage) -> None:
+    """Refuse a download that is not an ISO 9660 image (and remove it from the host).
+
+    Whatever a URL answered should not become a "cdrom" a guest can read back.
+    """
+    with ctx.step("Check the ISO 9660 signature") as record:
+        magic = ctx.transport.read_range(iso.path, ISO_MAGIC_OFFSET, len(ISO_MAGIC))
+        if magic != ISO_MAGIC:
+            ctx.transport.remove(iso.path)
+            record.output = f"no CD001 at byte {ISO_MAGIC_OFFSET}; the file was removed"
+            raise StepFailed(
+                f"The download is not an ISO 9660 image (no CD001 signature at byte "
+                f"{ISO_MAGIC_OFFSET}); it was removed from the host."
+            )
+        record.output = f"CD001 at byte {ISO_MAGIC_OFFSET}"
 
 
 # --- upload ------------------------------------------------------------------------------------
@@ -262,6 +296,11 @@ def _upload(ctx: JobContext, iso: IsoImage, upload: UploadSession) -> str:
     on_host = ctx.transport.stat(iso.path)
     if ctx.redelivered and on_host is not None and on_host.size == upload.size_bytes:
         ctx.note("Already copied", "An earlier attempt copied the file; checking its SHA-256.")
+    elif on_host is not None and not ctx.redelivered:
+        raise StepFailed(
+            f"{iso.path} already exists on {host.name} and the panel did not put it there; "
+            "upload it under another name (nothing was changed)."
+        )
     else:
         if not local.exists():
             raise StepFailed("The uploaded file is no longer on the panel; upload it again.")

@@ -66,14 +66,16 @@ def _run_locked(job: Job, redelivered: bool) -> str:
         _finish(job, JobStatus.CANCELLED, message="Cancelled")
         return "cancelled"
     except (Dom0Error, StepFailed) as exc:
-        _finish(job, JobStatus.FAILED, error=str(exc), message="Failed")
+        _finish(job, JobStatus.FAILED, error=ctx.redact(str(exc)), message="Failed")
         return f"failed: {exc}"
     except Exception as exc:  # a bug: keep the traceback where an admin can read it
         log.exception("job %s crashed", job.pk)
         _finish(
             job,
             JobStatus.FAILED,
-            error=f"Internal error: {exc.__class__.__name__}: {exc}\n\n{traceback.format_exc()}",
+            error=ctx.redact(
+                f"Internal error: {exc.__class__.__name__}: {exc}\n\n{traceback.format_exc()}"
+            ),
             message="Failed",
         )
         return f"crashed: {exc}"

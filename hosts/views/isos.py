@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from hosts import access, uploads
+from hosts import access, quotas, uploads
 from hosts.dom0.validate import redact_url
 from hosts.forms_storage import FetchForm, UploadForm
 from hosts.jobs import isos as jobs
@@ -104,6 +104,8 @@ def iso_fetch(request: HttpRequest) -> HttpResponse:
                 )
         except IntegrityError:
             form.add_error("file_name", "An image with this name was just added on that host.")
+        except quotas.QuotaExceeded as exc:
+            form.add_error(None, str(exc))
         else:
             messages.info(request, f"Fetching {iso.file_name} on {iso.host.name} (job #{job.pk}).")
             return redirect(iso)
@@ -115,9 +117,19 @@ def iso_fetch(request: HttpRequest) -> HttpResponse:
 def iso_upload(request: HttpRequest) -> HttpResponse:
     # Streamed uploads must swap the upload handlers before anything reads the body, which the
     # CSRF middleware would do; so CSRF is checked by the inner view instead (still enforced).
-    if request.method == "POST":
-        request.upload_handlers = [uploads.StreamingIsoHandler(request)]
-    return _iso_upload(request)
+    if request.method != "POST":
+        return _iso_upload(request)
+    access.require_operator(request.user)  # before a byte of the body reaches the disk
+    handler = uploads.StreamingIsoHandler(request)
+    request.upload_handlers = [handler]
+    try:
+        response = _iso_upload(request)
+    except BaseException:
+        handler.upload_interrupted()
+        raise
+    if response.status_code == 403:  # refused (CSRF) after the body was streamed to disk
+        handler.upload_interrupted()
+    return response
 
 
 @csrf_protect
@@ -249,14 +261,15 @@ def upload_chunk(request: HttpRequest, code: str) -> HttpResponse:
     except ValueError:
         return JsonResponse({"error": "Upload-Offset must be a number of bytes."}, status=400)
     try:
-        result = uploads.append_chunk(session, offset, request.read, length)
+        result = uploads.append_chunk(session, offset, uploads.request_body(request), length)
     except uploads.UploadRefused as exc:
         body = _session_state(session, uploads.current_offset(session))
         body["error"] = str(exc)
         response = JsonResponse(body, status=exc.status)
         response["Upload-Offset"] = str(body["offset"])
         return response
-    session.refresh_from_db()
+    if result.complete:  # another request may have finished it first
+        session.refresh_from_db()
     response = JsonResponse(_session_state(session, result.offset))
     response["Upload-Offset"] = str(result.offset)
     return response

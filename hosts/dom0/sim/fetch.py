@@ -26,7 +26,7 @@ CHUNK = 64 * 1024
 DEFAULT_TIMEOUT = 120.0
 # libfetch's http.errors spells a few reasons differently from Python's table.
 _REASONS = {408: "Request Time-out", 413: "Request Entity Too Large", 414: "Request-URI Too Long"}
-_REASONS |= {504: "Gateway Time-out"}
+_REASONS |= {504: "Gateway Time-out", 302: "Moved Temporarily"}  # libfetch http.errors
 
 
 def _reason(code: int) -> str:
@@ -57,12 +57,20 @@ def _error_string(exc: BaseException) -> str:
     return str(reason)
 
 
-def _open(url: str, timeout: float, method: str = "GET") -> BinaryIO:
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """`fetch -A`: a redirect is an error (libfetch reports the status text)."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def _open(url: str, timeout: float, method: str = "GET", *, follow: bool = True) -> BinaryIO:
     # Only the network schemes: a file: URL would read the machine running the simulator.
     if not url.lower().startswith(("http://", "https://", "ftp://")):
         raise urllib.error.URLError(ValueError("Invalid URL scheme"))
     request = urllib.request.Request(url, method=method)  # noqa: S310 (scheme checked above)
-    response: BinaryIO = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310
+    opener = urllib.request.build_opener() if follow else urllib.request.build_opener(_NoRedirect)
+    response: BinaryIO = opener.open(request, timeout=timeout)
     return response
 
 
@@ -85,9 +93,9 @@ def _elapsed(seconds: float) -> str:
     return f"   {s:02d}s"
 
 
-def _print_size(url: str, timeout: float) -> SimResult:
+def _print_size(url: str, timeout: float, follow: bool = True) -> SimResult:
     try:
-        with _open(url, timeout, method="HEAD") as response:
+        with _open(url, timeout, method="HEAD", follow=follow) as response:
             length = response.headers.get("Content-Length")  # type: ignore[attr-defined]
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise CommandExit(1, f"fetch: {_error_string(exc)}") from exc
@@ -95,7 +103,7 @@ def _print_size(url: str, timeout: float) -> SimResult:
 
 
 def _download(
-    host: SimHost, url: str, out: str, timeout: float, quiet: bool, keep: bool
+    host: SimHost, url: str, out: str, timeout: float, quiet: bool, keep: bool, follow: bool = True
 ) -> SimResult:
     local = host.local(out)
     if local.is_dir():
@@ -103,7 +111,7 @@ def _download(
         local = host.local(out)
     start = time.monotonic()
     try:
-        response = _open(url, timeout)
+        response = _open(url, timeout, follow=follow)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise CommandExit(1, f"fetch: {url}: {_error_string(exc)}") from exc
     # An existing file is only replaced once the new one is complete.
@@ -161,8 +169,9 @@ def fetch(host: SimHost, args: list[str]) -> SimResult:
         timeout = float(options["-T"]) or DEFAULT_TIMEOUT
     if not urls:
         raise CommandExit(1, "usage: fetch [-146AadFlMmnPpqRrsUv] [-o file] URL ...")
+    follow = "-A" not in options  # -A: do not follow HTTP redirects
     if "-s" in options:
-        return _print_size(urls[0], timeout)
+        return _print_size(urls[0], timeout, follow)
     out = options.get("-o") or urls[0].rstrip("/").rsplit("/", 1)[-1] or "fetch.out"
     keep = "-R" in options or "-r" in options
-    return _download(host, urls[0], out, timeout, "-q" in options, keep)
+    return _download(host, urls[0], out, timeout, "-q" in options, keep, follow)

@@ -34,6 +34,17 @@ class LocalFiles:
         except OSError as exc:
             raise errors.Dom0Error(f"cannot read {path}: {exc.strerror}") from exc
 
+    def read_range(self, path: str, offset: int, length: int) -> bytes:
+        target = self._resolve(path)
+        try:
+            with open(target, "rb") as f:
+                f.seek(offset)
+                return f.read(length)
+        except FileNotFoundError as exc:
+            raise errors.RemoteFileMissing(f"{path}: no such file") from exc
+        except OSError as exc:
+            raise errors.Dom0Error(f"cannot read {path}: {exc.strerror}") from exc
+
     def stat(self, path: str) -> FileStat | None:
         try:
             st = os.stat(self._resolve(path))
@@ -114,6 +125,9 @@ class LocalFilesMixin:
 
     def read_file(self, path: str) -> bytes:
         return self._files.read_file(path)
+
+    def read_range(self, path: str, offset: int, length: int) -> bytes:
+        return self._files.read_range(path, offset, length)
 
     def stat(self, path: str) -> FileStat | None:
         return self._files.stat(path)

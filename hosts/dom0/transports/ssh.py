@@ -201,6 +201,12 @@ class SSHTransport(ClosingMixin):
             f.prefetch()
             return f.read()
 
+    def read_range(self, path: str, offset: int, length: int) -> bytes:
+        sftp = self._sftp()
+        with self._file_errors(path, "read"), sftp.open(self._r(path), "rb") as f:
+            f.seek(offset)
+            return bytes(f.read(length))
+
     def stat(self, path: str) -> FileStat | None:
         sftp = self._sftp()
         try:

@@ -159,10 +159,11 @@ def test_it_builds_zfs_reads_and_destroy() -> None:
 
 def test_it_builds_fetch_commands() -> None:
     url = "https://download.freebsd.org/x.iso"
-    assert c.fetch_size(url, 30) == ["fetch", "-s", "-T", "30", url]
+    assert c.fetch_size(url, 30) == ["fetch", "-s", "-A", "-T", "30", url]
     assert c.fetch_to(url, "/iso/x.iso", 600, policy=P) == [
         "fetch",
         "-q",
+        "-A",
         "-T",
         "600",
         "-o",

@@ -348,6 +348,7 @@ def test_it_allows_private_hosts_when_asked() -> None:
 def test_it_redacts_credentials() -> None:
     assert v.redact_url("https://bob:s3cret@example.com/a") == "https://***@example.com/a"
     assert v.redact_url("https://example.com/a@b") == "https://example.com/a@b"
+    assert v.redact_url("https://h.example/a.iso?token=SEKRET") == "https://h.example/a.iso?***"
     err = refused(v.url, "https://bob:s3cret@example.com/a")
     assert "s3cret" not in repr(err.value)
 

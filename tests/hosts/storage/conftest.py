@@ -44,6 +44,7 @@ class Served:
     """What the test HTTP server offers: path -> bytes, and how slowly (seconds per 64 KiB)."""
 
     files: dict[str, bytes] = field(default_factory=dict)
+    redirects: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     url: str = ""
 
@@ -54,6 +55,12 @@ def http_files() -> Iterator[Served]:
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def _head(self) -> bytes | None:
+            if self.path in served.redirects:
+                self.send_response(302)
+                self.send_header("Location", served.redirects[self.path])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
             body = served.files.get(self.path)
             if body is None:
                 self.send_error(404)
