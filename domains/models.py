@@ -89,6 +89,8 @@ class Domain(Owned):
             models.UniqueConstraint(fields=["host", "name"], name="domain_unique_name"),
             models.UniqueConstraint(fields=["host", "vnc_display"], name="domain_unique_vnc"),
         ]
+        # The dashboard counts domUs per host and state on every load: a covering index.
+        indexes = [models.Index(fields=["host", "state"], name="domain_host_state")]
 
     def __str__(self) -> str:
         return self.name

@@ -17,12 +17,17 @@ def create_sim_host(
     transport: str = Transport.SIM,
     state_dir: Path | None = None,
     reset: bool = False,
+    vnc_servers: bool = False,
+    vnc_qemu: bool = True,
     **seed: object,
 ) -> Host:
     """Seed a simulated Dom0 in `state_dir` and register (or update) the Host row for it.
 
     With transport "local" the host is reached through the simulator's command shims, as a
-    panel installed on a Dom0 would run the real tools.
+    panel installed on a Dom0 would run the real tools. vnc_servers=True gives each domU it
+    starts with `vnc = 1` a real VNC server (QEMU booting the domU's ISO when vnc_qemu and
+    qemu-system-x86_64 allow, the built-in RFB server otherwise); it applies to an existing
+    state directory too, so the demo turns it on for hosts it made before.
     """
     from hosts.dom0.sim import SimHost, make_shims, seed_host
 
@@ -31,6 +36,8 @@ def create_sim_host(
         sim = seed_host(state_dir, profile=profile, hostname=name, **seed)  # type: ignore[arg-type]
     else:
         sim = SimHost(state_dir)
+    if vnc_servers:
+        sim.set_vnc_servers(True, qemu=vnc_qemu)
     values: dict[str, object] = {
         "transport": transport,
         "address": "127.0.0.1",

@@ -16,11 +16,16 @@ for _ in range(120):
     except OSError:
         time.sleep(0.5)
 subprocess.run([".venv/bin/python", "manage.py", "refresh_hosts"], check=False)
-password = (Path("var") / "admin-password").read_text().strip()
+password = (Path(os.environ.get("XENPANEL_VAR_DIR", "var")) / "admin-password").read_text().strip()
+isos = [u for u in os.environ.get("XENPANEL_DEMO_ISO_URLS", "").split(",") if u]
+offered = "".join(f"    {u}\n" for u in isos)
 print(
     "\n" + "=" * 64 + f"\n  xenpanel is running at {url}\n"
     f"  Sign in as: admin   password: {password}\n"
-    "  Press Ctrl-C to stop web, worker, beat and Redis.\n" + "=" * 64 + "\n",
+    + (f"  Bootable ISOs to fetch (ISOs > Fetch from URL):\n{offered}" if isos else "")
+    + "  Press Ctrl-C to stop web, worker, beat and Redis.\n"
+    + "=" * 64
+    + "\n",
     flush=True,
 )
 while True:

@@ -2,8 +2,18 @@
 # Everything `make demo` does after the venv exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/system-packages.sh run
+bash scripts/system-packages.sh demo
 export DJANGO_SETTINGS_MODULE=xenpanel.settings
+# The demo offers bootable ISOs over HTTP on loopback (scripts/demo_iso.py, the Procfile's
+# `isos` line). Fetching from loopback and private addresses is refused by default; the demo
+# allows it so its ISO library can be filled offline. Never set this on a real panel.
+export XENPANEL_DEMO_ISO_LISTEN="${XENPANEL_DEMO_ISO_LISTEN:-127.0.0.1:8001}"
+export XENPANEL_FETCH_ALLOW_PRIVATE=true
+XENPANEL_DEMO_ISO_URLS="$(.venv/bin/python scripts/demo_iso.py --urls --listen "$XENPANEL_DEMO_ISO_LISTEN")"
+export XENPANEL_DEMO_ISO_URLS
 .venv/bin/python manage.py migrate --noinput -v 0
 .venv/bin/python manage.py demo_setup
-exec .venv/bin/honcho start -f Procfile
+# However the demo stops (Ctrl-C, honcho exiting), switch the simulated Dom0s off so no VNC
+# server or QEMU of a demo domU outlives it.
+trap '.venv/bin/python manage.py demo_setup --power-off || true' EXIT
+.venv/bin/honcho start -f Procfile

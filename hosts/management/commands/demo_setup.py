@@ -1,16 +1,24 @@
-"""Prepare the demo: an admin with a known password, two simulated hosts, the panel's SSH key."""
+"""Prepare the demo: an admin with a known password, two simulated hosts, the panel's SSH key.
+
+The demo hosts run a real VNC server for each domU they start (QEMU booting the domU's ISO where
+qemu-system-x86_64 is installed, the simulator's built-in RFB screen otherwise), so the console
+page shows something. `--power-off`, run when the demo stops, switches the simulated Dom0s off:
+their domUs and VNC servers (and QEMU) end, as on a real Dom0 going down.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from hosts.keys import ensure_panel_key
+from hosts.models import Host
 from hosts.simhosts import create_sim_host
 
 DEMO_HOSTS = [("xen-demo1", "ready"), ("xen-lab2", "unready")]
@@ -19,12 +27,31 @@ DEMO_HOSTS = [("xen-demo1", "ready"), ("xen-lab2", "unready")]
 class Command(BaseCommand):
     help = "Create the demo admin (printing its password) and the simulated demo hosts."
 
-    def handle(self, *args: object, **options: object) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--power-off",
+            action="store_true",
+            help="Stop every simulated host's domUs and VNC servers (the demo runs this on exit).",
+        )
+
+    def handle(self, *args: object, **options: Any) -> None:
+        if options["power_off"]:
+            self._power_off()
+            return
         username, password = self._admin()
         ensure_panel_key()
         for name, profile in DEMO_HOSTS:
-            create_sim_host(name, profile=profile)
+            create_sim_host(name, profile=profile, vnc_servers=True)
         self.stdout.write(f"Admin user: {username}  password: {password}")
+
+    def _power_off(self) -> None:
+        from hosts.dom0.sim import SimHost
+
+        for host in Host.objects.exclude(sim_dir=""):
+            state_dir = Path(host.sim_dir)
+            if (state_dir / "state.json").exists():
+                SimHost(state_dir).reboot()
+                self.stdout.write(f"Simulated host {host.name} powered off.")
 
     def _admin(self) -> tuple[str, str]:
         User = get_user_model()
