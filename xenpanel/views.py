@@ -16,6 +16,7 @@ from domains.models import Domain, DomainState
 from hosts import access
 from hosts.access import User
 from hosts.choices import JobStatus, Transport
+from hosts.jobs.host_refresh import POLL
 from hosts.models import Host, Job
 
 #: How many domUs the dashboard lists (the DomUs page has them all).
@@ -121,7 +122,10 @@ def dashboard_context(user: User) -> dict[str, Any]:
             totals[state] = totals.get(state, 0) + n
     jobs = [
         JobCard(*row)
-        for row in access.jobs_for_user(user).select_related(None).values_list(*JOB_FIELDS)[:10]
+        for row in access.jobs_for_user(user)
+        .exclude(kind=POLL)  # the scheduled polls would push everything a person did off the list
+        .select_related(None)
+        .values_list(*JOB_FIELDS)[:10]
     ]
     # (host, name) order walks the unique index; host-name order would sort them all.
     listed = [

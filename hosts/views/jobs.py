@@ -13,6 +13,7 @@ from django_htmx.http import HttpResponseStopPolling
 from hosts import access
 from hosts.choices import JobStatus, TargetType
 from hosts.jobs import enqueue, request_cancel
+from hosts.jobs.host_refresh import POLL
 from hosts.models import Host
 
 
@@ -27,6 +28,9 @@ def job_list(request: HttpRequest) -> HttpResponse:
     target = request.GET.get("target", "").strip()
     if target:
         jobs = jobs.filter(target_label__icontains=target)
+    polls = request.GET.get("polls") == "1"
+    if not polls:
+        jobs = jobs.exclude(kind=POLL)  # beat polls every host each minute; hidden unless asked
     page = Paginator(jobs, 50).get_page(request.GET.get("page"))
     context = {
         "page": page,
@@ -35,6 +39,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
         "hosts": Host.objects.only("code", "name"),
         "host_code": host_code,
         "target": target,
+        "polls": polls,
         "any_active": any(job.is_active for job in page),
         "is_admin": access.is_admin(request.user),
     }
