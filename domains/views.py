@@ -158,7 +158,7 @@ def _detail_context(request: HttpRequest, domain: Domain) -> dict[str, Any]:
         "versions": versions,
         "config_text": cfg.mask_password(text),
         "config_path": cfg.config_path(domain.host.config_dir, domain.name),
-        "vnc": _vnc(domain),
+        "vnc": vnc_info.details_for(domain),
         "isos": access.owned_for_user(
             IsoImage.objects.filter(host=domain.host, state=IsoImage.State.READY), request.user
         ),
@@ -194,19 +194,6 @@ def _live_context(request: HttpRequest, domain: Domain) -> dict[str, Any]:
             last and not job and last.kind == actions.SHUTDOWN and last.status == "failed"
         ),
     }
-
-
-def _vnc(domain: Domain) -> vnc_info.VncDetails | None:
-    if not domain.vnc_enabled:
-        return None
-    host = domain.host
-    return vnc_info.details(
-        listen=domain.vnc_listen,
-        display=domain.vnc_display,
-        host_address=host.address or host.name,
-        ssh_user=host.ssh_user,
-        ssh_port=host.ssh_port,
-    )
 
 
 @require_POST

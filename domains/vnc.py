@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from domains.models import Domain
 
 WILDCARD = "0.0.0.0"  # noqa: S104 (we are reading a listen address, not binding one)
 LOOPBACK = "127.0.0.1"
@@ -47,4 +51,18 @@ def details(
         tunnel=ssh,
         tunnel_viewer=f"vncviewer localhost::{port}",
         loopback_only=listen.startswith("127."),
+    )
+
+
+def details_for(domain: Domain) -> VncDetails | None:
+    """Return the connection details of `domain`, or None when its VNC console is off."""
+    if not domain.vnc_enabled:
+        return None
+    host = domain.host
+    return details(
+        listen=domain.vnc_listen,
+        display=domain.vnc_display,
+        host_address=host.address or host.name,
+        ssh_user=host.ssh_user,
+        ssh_port=host.ssh_port,
     )

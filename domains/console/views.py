@@ -12,21 +12,9 @@ from domains import vnc as vnc_info
 from domains.access import get_domain_for_user
 from domains.console import tickets
 from domains.console.targets import NoConsole, console_target
-from domains.models import Domain
 from hosts import access, audit
 from hosts.models import AuditAction
 from hosts.redis import get_redis
-
-
-def _details(domain: Domain) -> vnc_info.VncDetails | None:
-    host = domain.host
-    return vnc_info.details(
-        listen=domain.vnc_listen,
-        display=domain.vnc_display,
-        host_address=host.address or host.name,
-        ssh_user=host.ssh_user,
-        ssh_port=host.ssh_port,
-    )
 
 
 @require_GET
@@ -42,7 +30,7 @@ def console_page(request: HttpRequest, code: str) -> HttpResponse:
         "domain": domain,
         "may_connect": access.can_operate(request.user),
         "problem": problem,
-        "vnc": _details(domain) if domain.vnc_enabled else None,
+        "vnc": vnc_info.details_for(domain),
         "ws_url": settings.CONSOLE_WS_URL,
     }
     return render(request, "console/page.html", context)

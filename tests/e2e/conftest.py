@@ -66,3 +66,20 @@ def login(page, username: str, password: str) -> None:
     page.fill("#id_password", password)
     page.click("button[type=submit]")
     page.wait_for_url("**/")
+
+
+def watch_bar(page, selector: str, timeout_s: float = 60) -> list[int]:  # type: ignore[no-untyped-def]
+    """Sample a progress bar's aria-valuenow until it reads 100; return the values seen."""
+    seen: list[int] = []
+    for _ in range(int(timeout_s / 0.1)):
+        value = page.evaluate(
+            "(s) => { const el = document.querySelector(s);"
+            " return el ? parseInt(el.getAttribute('aria-valuenow'), 10) : null; }",
+            selector,
+        )
+        if value is not None and (not seen or seen[-1] != value):
+            seen.append(value)
+        if value == 100:
+            return seen
+        page.wait_for_timeout(100)
+    raise AssertionError(f"{selector} stopped at {seen}")

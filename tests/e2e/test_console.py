@@ -7,9 +7,6 @@ without QEMU); the real console proxy runs as a process on a free port against t
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +16,7 @@ from domains.models import Domain, DomainState
 from hosts.simhosts import create_sim_host
 from tests.domains.console.clients import keys_seen
 from tests.e2e.conftest import login
-from tests.support.services import free_port
+from tests.support.console import console_proxy_process
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -59,28 +56,9 @@ def _free_display() -> int:
 
 @pytest.fixture
 def console_proxy(_point_at_redis: str, settings, tmp_path: Path) -> Iterator[int]:  # type: ignore[no-untyped-def]
-    port = free_port()
-    log = tmp_path / "proxy.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "domains.console.serve", "--listen", f"127.0.0.1:{port}",
-             "--redis-url", _point_at_redis],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"console proxy did not start:\n{log.read_text()}")
-            time.sleep(0.05)
-    settings.CONSOLE_WS_URL = f"ws://127.0.0.1:{port}/"
-    yield port
-    proc.terminate()
-    proc.wait(10)
+    with console_proxy_process(_point_at_redis, tmp_path / "proxy.log") as port:
+        settings.CONSOLE_WS_URL = f"ws://127.0.0.1:{port}/"
+        yield port
 
 
 def test_it_connects_shows_pixels_and_types(

@@ -18,7 +18,7 @@ import pytest
 from hosts.dom0.sim import SimHost
 from hosts.models import IsoImage
 from hosts.simhosts import create_sim_host
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, watch_bar
 from tests.e2e.test_console import console_proxy  # noqa: F401 (fixture: the real proxy process)
 from tests.hosts.storage.conftest import http_files, iso_bytes  # noqa: F401 (fixture)
 
@@ -46,23 +46,6 @@ CANVAS_STATS = """() => {
   const mean = sum / n;
   return {n, colours: colours.size, stddev: Math.sqrt(sq / n - mean * mean), width: canvas.width};
 }"""
-
-
-def _bar_values(page, selector: str, timeout_s: float = 60) -> list[int]:
-    """Sample a progress bar's aria-valuenow until it reads 100; return the values seen."""
-    seen: list[int] = []
-    for _ in range(int(timeout_s / 0.1)):
-        value = page.evaluate(
-            "(s) => { const el = document.querySelector(s);"
-            " return el ? parseInt(el.getAttribute('aria-valuenow'), 10) : null; }",
-            selector,
-        )
-        if value is not None and (not seen or seen[-1] != value):
-            seen.append(value)
-        if value == 100:
-            return seen
-        page.wait_for_timeout(100)
-    raise AssertionError(f"{selector} stopped at {seen}")
 
 
 def _preview_has(page, text: str) -> None:
@@ -124,7 +107,7 @@ def test_it_walks_from_sign_in_to_a_console_and_back(
         page.click("button:has-text('Fetch on the host')")
         page.wait_for_selector(ISO_BAR)
         _mark_document(page)
-        seen = _bar_values(page, ISO_BAR)
+        seen = watch_bar(page, ISO_BAR)
         assert seen[-1] == 100 and len(seen) >= 3 and seen == sorted(seen), seen
         page.wait_for_selector("#iso-status[data-state=ready]", timeout=20000)
         assert "verified" in page.inner_text("#iso-status")

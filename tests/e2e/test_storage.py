@@ -8,29 +8,12 @@ import pytest
 
 from hosts.models import IsoImage
 from hosts.simhosts import create_sim_host
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, watch_bar
 from tests.hosts.storage.conftest import http_files, iso_bytes  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 BAR = "#iso-status .job-bar"
-
-
-def _watch_bar(page, selector: str, timeout_s: float = 60) -> list[int]:
-    """Sample a progress bar's aria-valuenow until it reads 100; return the values seen."""
-    seen: list[int] = []
-    for _ in range(int(timeout_s / 0.1)):
-        value = page.evaluate(
-            "(s) => { const el = document.querySelector(s);"
-            " return el ? parseInt(el.getAttribute('aria-valuenow'), 10) : null; }",
-            selector,
-        )
-        if value is not None and (not seen or seen[-1] != value):
-            seen.append(value)
-        if value == 100:
-            return seen
-        page.wait_for_timeout(100)
-    raise AssertionError(f"{selector} stopped at {seen}")
 
 
 def test_it_fetches_and_uploads_isos_with_live_progress(
@@ -67,7 +50,7 @@ def test_it_fetches_and_uploads_isos_with_live_progress(
         timeout=20000,
     )
     shot("iso-fetch-running")
-    seen = _watch_bar(page, BAR)
+    seen = watch_bar(page, BAR)
     assert len(seen) >= 3 and seen == sorted(seen), seen
     page.wait_for_selector("#iso-status[data-state=ready]", timeout=20000)
     assert page.evaluate("window.__sameDocument === true")  # no reload happened
@@ -82,11 +65,11 @@ def test_it_fetches_and_uploads_isos_with_live_progress(
     page.set_input_files("#id_file", str(upload))
     assert page.input_value("#id_file_name") == "local-install.iso"
     page.click("#upload-submit")
-    seen = _watch_bar(page, "#upload-progress .progress")
+    seen = watch_bar(page, "#upload-progress .progress")
     assert seen[-1] == 100
     shot("iso-upload-received")
     page.wait_for_url("**/isos/*-*/", timeout=20000)
-    _watch_bar(page, BAR)
+    watch_bar(page, BAR)
     page.wait_for_selector("#iso-status[data-state=ready]", timeout=20000)
     iso = IsoImage.objects.get(file_name="local-install.iso")
     assert iso.sha256 == hashlib.sha256(upload.read_bytes()).hexdigest()

@@ -6,9 +6,6 @@ someone tries to point at another domU gets nothing.
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +17,7 @@ from domains.console import tickets
 from domains.console.tickets import Target
 from hosts.dom0.sim import SimHost, seed_host
 from tests.domains.console.clients import WebSocketClient, rfb_handshake_none
-from tests.support.services import free_port
+from tests.support.console import console_proxy_process
 
 ROOT = Path(__file__).resolve().parents[3]
 CFG = 'name = "{name}"\ntype = "hvm"\nmemory = 256\nvcpus = 1\nvnc = 1\n'
@@ -39,27 +36,9 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimHost]:
 
 @pytest.fixture(scope="module")
 def proxy(_point_at_redis: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    port = free_port()
     log = tmp_path_factory.mktemp("proxy") / "proxy.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "domains.console.serve", "--listen", f"127.0.0.1:{port}",
-             "--redis-url", _point_at_redis],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"the console proxy did not start:\n{log.read_text()}")
-            time.sleep(0.05)
-    yield port
-    proc.terminate()
-    proc.wait(10)
+    with console_proxy_process(_point_at_redis, log) as port:
+        yield port
 
 
 @pytest.fixture
