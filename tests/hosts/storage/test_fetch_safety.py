@@ -93,3 +93,23 @@ def test_it_reads_past_a_missing_xl_conf_to_the_real_error():
     )
     error = classify_error(["xl", "shutdown", "web"], 1, "", stderr)
     assert "xl.conf" not in str(error)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_refuses_a_fetch_past_the_iso_quota_once_the_size_is_known(
+    worker, operator, operator_client, sim_host, http_files, settings
+):
+    from hosts.models import Quota
+
+    settings.FETCH_ALLOW_PRIVATE = True  # the test server is on 127.0.0.1
+    Quota.objects.create(user=operator, iso_bytes=len(ISO) // 2)
+    http_files.files["/big.iso"] = ISO
+    response = operator_client.post(
+        reverse("isos:fetch"), {"host": sim_host.pk, "url": f"{http_files.url}/big.iso"}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    job = wait_for_job(Job.objects.filter(kind=iso_jobs.FETCH).latest("created_at"))
+    assert job.status == JobStatus.FAILED
+    assert "quota" in job.error.lower()
+    assert not [s for s in job.steps.all() if s.argv and "-o" in s.argv]  # nothing downloaded
+    assert not SimHost(sim_host.sim_dir).path("/var/lib/xenpanel/isos/big.iso").exists()
