@@ -106,7 +106,16 @@ def _store_listing(host: Host, rows: list[dict[str, Any]]) -> None:
         domus = [r for r in rows if r["domid"] != 0]
         facts["domains"] = rows
         facts["domu_count"] = len(domus)
-        facts["domu_memory_mib"] = sum(r["mem_mib"] for r in domus)
+        used = sum(r["mem_mib"] for r in domus)
+        # xl info is not read again here: move free memory by what the domUs took or gave back,
+        # so the bars agree until the next poll reads the hypervisor's own figure.
+        if isinstance(facts.get("free_memory_mib"), int) and isinstance(
+            facts.get("domu_memory_mib"), int
+        ):
+            facts["free_memory_mib"] = max(
+                0, facts["free_memory_mib"] - (used - facts["domu_memory_mib"])
+            )
+        facts["domu_memory_mib"] = used
         facts["domu_vcpus"] = sum(r["vcpus"] for r in domus)
         Host.objects.filter(pk=host.pk).update(facts=facts, **Host.capacity_values(facts))
 

@@ -1,4 +1,4 @@
-"""Insert and eject an ISO on a running domU (xl cd-insert / cd-eject), end to end."""
+"""A running domU end to end: ISO eject/insert (xl cd-eject / cd-insert), memory accounting."""
 
 from __future__ import annotations
 
@@ -43,3 +43,15 @@ def test_it_ejects_and_inserts_an_iso_on_a_running_domu(worker, admin_client, tm
     assert job.status == "succeeded", job.error
     assert ["xl", "cd-insert", "inst1", "hdc", second.path] in [s.argv for s in job.steps.all()]
     assert _cdrom_target(sim, "inst1") == second.path
+
+
+def test_it_moves_the_hosts_free_memory_with_the_domus_it_starts(worker, admin_client, tmp_path):
+    host = refreshed_host("xen-mem", tmp_path)
+    free_before = host.free_memory_mib
+    domain, job = create_via_form(admin_client, host, "m1", memory_mb=2048)
+    assert job.status == "succeeded", job.error
+    host.refresh_from_db()
+    assert host.domu_memory_mib == 2048
+    assert host.free_memory_mib == free_before - 2048
+    info = SimHost(host.sim_dir).run(["xl", "info", "free_memory"]).stdout
+    assert host.free_memory_mib == int(info.split(":")[1])  # what the hypervisor says too
