@@ -13,7 +13,6 @@ look like secrets are dropped on the way in (belt and braces; no caller passes o
 from __future__ import annotations
 
 import contextvars
-import ipaddress
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -51,14 +50,10 @@ class AuditContextMiddleware:
 
 
 def client_address(request: HttpRequest | None) -> str | None:
-    """Return the address the request came from (REMOTE_ADDR; the proxy sets it), if valid."""
-    if request is None:
-        return None
-    raw = request.META.get("REMOTE_ADDR", "")
-    try:
-        return str(ipaddress.ip_address(raw))
-    except ValueError:
-        return None
+    """Return the address the request came from (through trusted proxies), if valid."""
+    from xenpanel.client_ip import client_ip
+
+    return client_ip(request) if request is not None else None
 
 
 def _clean(details: dict[str, Any]) -> dict[str, Any]:
@@ -129,8 +124,11 @@ def _logged_out(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> 
 def _login_failed(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
-    # Only the name someone typed: the password (even Django's masked copy) stays out.
-    name = str(credentials.get("username", ""))[:150]
+    # Only the name someone typed: the password (even Django's masked copy) stays out. A name no
+    # account has is not kept either: people type their password into the name field.
+    typed = str(credentials.get("username", ""))[:150]
+    known = get_user_model().objects.filter(username=typed).exists()
+    name = typed if known else f"(no such user, {len(typed)} characters)"
     record(
         AuditAction.LOGIN_FAILED,
         request=request,

@@ -166,6 +166,16 @@ def check(owner: Any, *, exclude: Model | None = None, **wanted: int) -> None:
                 raise QuotaExceeded(resource, _scope_label(quota), limit, used, amount)
 
 
+def allowance(owner: Any, resource: str, *, exclude: Model | None = None) -> int | None:
+    """Return how much of `resource` the owner may still take (None: no quota limits it)."""
+    lefts = [
+        max(0, getattr(quota, resource) - usage(quota, resource, exclude=exclude))
+        for quota in quotas_for(owner)
+        if getattr(quota, resource) is not None
+    ]
+    return min(lefts) if lefts else None
+
+
 def check_domain(owner: Any, domain: Any, *, creating: bool, new_volume: bool = False) -> None:
     """Check a domU being created or started: its memory and vCPUs (and count, and new disk)."""
     wanted = {"memory_mb": domain.memory_mb, "vcpus": domain.vcpus}

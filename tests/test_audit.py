@@ -43,6 +43,26 @@ def test_it_records_sign_in_failure_and_sign_out_with_the_address(django_user_mo
 
 
 @pytest.mark.django_db
+def test_it_keeps_a_name_no_account_has_out_of_the_list() -> None:
+    # People type their password into the name field; such a "name" must not be kept.
+    Client(REMOTE_ADDR="192.0.2.45").post(
+        reverse("login"), {"username": "hunter2-secret", "password": "x"}
+    )
+    entry = AuditEntry.objects.get(action="login_failed")
+    assert "hunter2" not in f"{entry.actor_name} {entry.target_label} {entry.details}"
+    assert entry.address == "192.0.2.45"
+
+
+@pytest.mark.django_db
+def test_it_records_the_browser_address_behind_a_trusted_proxy(settings) -> None:
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+    Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.23").post(
+        reverse("login"), {"username": "nobody", "password": "x"}
+    )
+    assert AuditEntry.objects.get(action="login_failed").address == "198.51.100.23"
+
+
+@pytest.mark.django_db
 def test_it_records_who_changed_groups_permissions_and_quotas_in_the_admin(
     admin_client, django_user_model
 ) -> None:  # type: ignore[no-untyped-def]

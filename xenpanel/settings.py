@@ -218,6 +218,11 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.env_int("LOGIN_COOLOFF_MINUTES", 15, m
 # A user name *and* address pair is locked: an attacker cannot lock a user out from elsewhere,
 # and one address cannot try many passwords on one name.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Behind a reverse proxy, list its address(es) so lockouts and the audit list see the browser's
+# address (from X-Forwarded-For) rather than the proxy's: else one bad guesser locks a name out
+# for everyone.
+TRUSTED_PROXIES = env.env_list("TRUSTED_PROXIES", [])
+AXES_CLIENT_IP_CALLABLE = "xenpanel.client_ip.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False

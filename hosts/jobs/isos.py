@@ -235,6 +235,8 @@ def _fetch(ctx: JobContext, iso: IsoImage, url: str) -> str:
             )
         _remove(ctx, iso.path, "left over from an earlier attempt of this job")
     argv = commands.fetch_to(url, iso.path, timeout, allow_private=allow, policy=policy)
+    # A server that does not say the size could send more than the quota leaves: watch it.
+    room = quotas.allowance(iso.owner, "iso_bytes", exclude=iso) if total is None else None
     report = _Throttle(ctx)
     report(5, f"Downloading: {_sofar(0, total)}", force=True)
     with ctx.step("Download", argv) as record:
@@ -249,12 +251,22 @@ def _fetch(ctx: JobContext, iso: IsoImage, url: str) -> str:
                 raise
             st = ctx.transport.stat(iso.path)
             done = st.size if st else 0
+            if room is not None and done > room:
+                running.cancel()
+                ctx.transport.remove(iso.path)
+                record.output = f"Stopped at {human_bytes(done)}: past the ISO quota."
+                quotas.check(iso.owner, exclude=iso, iso_bytes=done)  # raises, naming the quota
             report(_share(done, total), f"Downloading: {_sofar(done, total)}")
             time.sleep(POLL_SECONDS)
         record.rc = result.rc
         record.output = ctx.redact(tail(result.stderr or result.stdout or ""))
         if result.rc != 0:
             raise parsers.classify_error(argv, result.rc, result.stdout, result.stderr)
+    if room is not None:
+        st = ctx.transport.stat(iso.path)
+        if st is not None and st.size > room:  # finished between two looks
+            _remove(ctx, iso.path, "past the ISO quota")
+            quotas.check(iso.owner, exclude=iso, iso_bytes=st.size)
     report(90, f"Downloaded {_sofar(total or 0, total)}", force=True)
     _check_iso_signature(ctx, iso)
     digest = _verify(ctx, iso)

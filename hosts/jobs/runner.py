@@ -13,6 +13,7 @@ from hosts.jobs import locks
 from hosts.jobs.context import JobCancelled, JobContext, StepFailed
 from hosts.jobs.registry import get_handler
 from hosts.models import Job
+from hosts.quotas import QuotaExceeded
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def _run_locked(job: Job, redelivered: bool) -> str:
     except JobCancelled:
         _finish(job, JobStatus.CANCELLED, message="Cancelled")
         return "cancelled"
-    except (Dom0Error, StepFailed) as exc:
+    except (Dom0Error, StepFailed, QuotaExceeded) as exc:
         _finish(job, JobStatus.FAILED, error=ctx.redact(str(exc)), message="Failed")
         return f"failed: {exc}"
     except Exception as exc:  # a bug: keep the traceback where an admin can read it

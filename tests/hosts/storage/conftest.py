@@ -45,6 +45,7 @@ class Served:
 
     files: dict[str, bytes] = field(default_factory=dict)
     redirects: dict[str, str] = field(default_factory=dict)
+    unsized: set[str] = field(default_factory=set)  # answered without a Content-Length
     delay: float = 0.0
     url: str = ""
 
@@ -67,7 +68,8 @@ def http_files() -> Iterator[Served]:
                 return None
             self.send_response(200)
             self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Content-Length", str(len(body)))
+            if self.path not in served.unsized:
+                self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             return body
 

@@ -113,3 +113,24 @@ def test_it_refuses_a_fetch_past_the_iso_quota_once_the_size_is_known(
     assert "quota" in job.error.lower()
     assert not [s for s in job.steps.all() if s.argv and "-o" in s.argv]  # nothing downloaded
     assert not SimHost(sim_host.sim_dir).path("/var/lib/xenpanel/isos/big.iso").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_stops_a_download_of_unknown_size_once_it_passes_the_iso_quota(
+    worker, operator, operator_client, sim_host, http_files, settings
+):
+    from hosts.models import Quota
+
+    settings.FETCH_ALLOW_PRIVATE = True
+    Quota.objects.create(user=operator, iso_bytes=len(ISO) // 2)
+    http_files.files["/chunked.iso"] = ISO
+    http_files.unsized.add("/chunked.iso")
+    http_files.delay = 0.02
+    response = operator_client.post(
+        reverse("isos:fetch"), {"host": sim_host.pk, "url": f"{http_files.url}/chunked.iso"}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    job = wait_for_job(Job.objects.filter(kind=iso_jobs.FETCH).latest("created_at"))
+    assert job.status == JobStatus.FAILED
+    assert "Quota exceeded" in job.error and "Internal error" not in job.error
+    assert not SimHost(sim_host.sim_dir).path("/var/lib/xenpanel/isos/chunked.iso").exists()
