@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
 from django.db.models import Model, Q, QuerySet, Sum
 
 from hosts import access
@@ -93,9 +94,13 @@ def quotas_for(user: Any) -> list[Quota]:
     if user is None or not user.is_authenticated or access.is_admin(user):
         return []
     teams = user.groups.exclude(name__in=access.ROLE_GROUPS)
-    return list(
-        Quota.objects.select_related("user", "team").filter(Q(user=user) | Q(team__in=teams))
-    )
+    qs = Quota.objects.select_related("user", "team").filter(Q(user=user) | Q(team__in=teams))
+    if connection.in_atomic_block:
+        # Two creates checked at once must not both see the same use: the second waits on the
+        # quota rows until the first has written what it takes (PostgreSQL; SQLite's IMMEDIATE
+        # transactions already serialise writers).
+        qs = qs.select_for_update(of=("self",))
+    return list(qs)
 
 
 def _scope_filter(quota: Quota) -> Q:

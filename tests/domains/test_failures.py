@@ -28,9 +28,10 @@ def test_it_refuses_on_the_form_what_the_host_cannot_do(worker, admin_client, tm
     cfg.write_text('type = "hvm"\nname = "other"\nmemory = 512\n')
     assert sim.run(["xl", "create", "/root/other.cfg"]).rc == 0
     refreshed = refreshed_host("xen1", tmp_path)
-    free = refreshed.facts["free_memory_mib"]
     busy, job = create_via_form(admin_client, host, "busy1")
     assert job.status == "succeeded", job.error
+    refreshed.refresh_from_db()  # the create moved the host's free memory by busy1's 1024 MiB
+    free = refreshed.facts["free_memory_mib"]
     bad_iso = IsoImage.objects.create(
         host=host, file_name="half.iso", source=IsoImage.Source.URL, state=IsoImage.State.FETCHING
     )
