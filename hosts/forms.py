@@ -89,7 +89,8 @@ class HostForm(forms.ModelForm):
         data = super().clean() or {}
         if data.get("transport") == Transport.SSH and not data.get("address"):
             self.add_error("address", "An SSH host needs an address.")
-        if data.get("transport") == Transport.SIM:
+        already_sim = self.instance.pk is not None and self.instance.transport == Transport.SIM
+        if data.get("transport") == Transport.SIM and not already_sim:
             self.add_error(
                 "transport",
                 "Simulated hosts are made with `manage.py sim_host` (or by make demo).",
