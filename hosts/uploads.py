@@ -50,9 +50,10 @@ READ_BLOCK = 1024 * 1024
 HASH_BLOCK = 4 * 1024 * 1024
 #: A request body that sends nothing for this long counts as a dropped connection.
 BODY_IDLE_SECONDS = 120.0
-#: A hashing thread with nothing to do for this long exits (its running hash is kept).
+#: A hashing thread with nothing to do for this long exits, and its session's hasher is forgotten.
 HASHER_IDLE_SECONDS = 30.0
 
+DISCARDED = "This upload was discarded; start it again."
 NOT_AN_ISO = (
     "This is not an ISO 9660 image (no 'CD001' at byte 32769). Upload the installer .iso file, "
     "not a compressed .xz/.gz file or a USB .img."
@@ -74,7 +75,9 @@ class UploadRefused(Exception):
 # process reads back what the request threads wrote (still in the page cache) and hashes it,
 # while the next bytes arrive. Requests never wait for it, except the one that completes the
 # file. A chunk that lands in another process (or after a restart) starts a hasher there from
-# byte 0; it catches up from disk, in the background too.
+# byte 0; it catches up from disk, in the background too. A hasher is forgotten when its session
+# ends here, and when its thread exits idle (the session may have ended in another process, or
+# been abandoned): resuming after such a pause hashes the prefix from disk again.
 _HASHERS: dict[str, _FileHasher] = {}
 _HASHERS_LOCK = threading.Lock()
 
@@ -82,8 +85,9 @@ _HASHERS_LOCK = threading.Lock()
 class _FileHasher:
     """Hash a growing file from the start, as far as its writers say it is written."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, key: str = "") -> None:
         self.path = path
+        self.key = key  # its entry in _HASHERS, dropped when the thread exits idle
         self.hasher = hashlib.sha256()
         self.done = 0  # bytes hashed
         self.target = 0  # bytes known to be on disk
@@ -132,7 +136,7 @@ class _FileHasher:
                         self.cond.wait(left)
                     if self.closed or self.done >= self.target:
                         self.thread = None  # idle: the next advance() starts a new thread
-                        return
+                        break
                     at, want = self.done, min(HASH_BLOCK, self.target - self.done)
                 self._hash_range(fd, at, want)
                 with self.cond:
@@ -146,6 +150,13 @@ class _FileHasher:
         finally:
             if fd >= 0:
                 os.close(fd)
+        self._forget()
+
+    def _forget(self) -> None:
+        """Drop this hasher's entry unless a new thread was started meanwhile."""
+        with _HASHERS_LOCK, self.cond:
+            if self.thread is None and _HASHERS.get(self.key) is self:
+                del _HASHERS[self.key]
 
     def _hash_range(self, fd: int, at: int, size: int) -> None:
         # Map the bytes the request thread just wrote (they are in the page cache) instead of
@@ -162,7 +173,7 @@ def _hasher_for(session: UploadSession) -> _FileHasher:
     with _HASHERS_LOCK:
         hasher = _HASHERS.get(key)
         if hasher is None or hasher.error is not None:
-            hasher = _HASHERS[key] = _FileHasher(session.local_path)
+            hasher = _HASHERS[key] = _FileHasher(session.local_path, key)
         return hasher
 
 
@@ -253,17 +264,27 @@ def append_chunk(
 
     `body` is what `request_body(request)` returns (or a `read(n)` callable, which returns up to
     n bytes and b"" at the end). A dropped connection ends early: what arrived is kept and the
-    next request resumes from there.
+    next request resumes from there. `body` is always closed; a refused request reads none of
+    it, so its server drains or drops the body and the connection stays in step.
     """
     if callable(body):
         body = _ReadBody(body)
+    try:
+        return _append(session, offset, body, length)
+    finally:
+        body.close()
+
+
+def _append(
+    session: UploadSession, offset: int, body: RequestBody, length: int | None
+) -> ChunkResult:
     if session.state != UploadSession.State.RECEIVING:
         raise UploadRefused(f"This upload is {session.get_state_display().lower()}.", status=409)
     path = session.local_path
     try:
         fd = os.open(path, os.O_RDWR)
     except FileNotFoundError:
-        raise UploadRefused("This upload was discarded; start it again.", status=410) from None
+        raise UploadRefused(DISCARDED, status=410) from None
     try:
         try:
             # One writer per session: a second tab or a retried request must wait its turn.
@@ -295,11 +316,10 @@ def append_chunk(
             fail_session(session, str(exc))
         raise
     finally:
-        body.close()
         os.close(fd)
     complete = written == session.size_bytes
     if complete:
-        finish_session(session)
+        finish_session(session, hasher=hasher)
     return ChunkResult(offset=written, complete=complete)
 
 
@@ -358,22 +378,33 @@ class _GunicornBody(RequestBody):
 
     Gunicorn's reader is kept in step (`length` counts down as bytes are taken), so after the
     response gunicorn drains exactly what is left and the keep-alive connection stays in order.
-    If the copy stops early the connection is marked failed and gunicorn closes it.
+    Nothing is taken from gunicorn before the first copy, and read-ahead bytes not copied go
+    back to its buffer on close, so a request refused before (or during) the copy leaves the
+    connection in order too. If the copy stops early the connection is marked failed and
+    gunicorn closes it.
     """
 
     def __init__(self, sock: Any, stream: Any, reader: Any) -> None:
         self.sock, self.stream, self.reader = sock, stream, reader
         self.sock_fd = sock.fileno()
+        self.started = False
+        self.from_socket = False  # whether bytes past the read-ahead were taken from the socket
+        self.ahead = memoryview(b"")
+        self.pipe: tuple[int, int] | None = None
+        self.pipe_size = 0
+        self.buffer: memoryview | None = None
+        self.poller: Any = None
+
+    def _start(self) -> None:
+        self.started = True
         # Bytes gunicorn read ahead with the headers belong to the body (up to its length).
+        reader = self.reader
         ahead = reader.unreader.take_buffered()
         if len(ahead) > reader.length:
             reader.unreader.unread(ahead[reader.length :])
             ahead = ahead[: reader.length]
         self.ahead = memoryview(ahead)
-        self.pipe: tuple[int, int] | None = None
-        self.pipe_size = 0
-        self.buffer: memoryview | None = None
-        if hasattr(os, "splice") and not isinstance(sock, ssl.SSLSocket):
+        if hasattr(os, "splice") and not isinstance(self.sock, ssl.SSLSocket):
             self.pipe = os.pipe()
             self.pipe_size = _grow_pipe(self.pipe[1])
         self.poller = select.poll()
@@ -381,6 +412,8 @@ class _GunicornBody(RequestBody):
 
     def copy_into(self, fd: int, at: int, count: int) -> int:
         try:
+            if not self.started:
+                self._start()
             if self.ahead:
                 n = min(count, len(self.ahead))
                 _pwrite_all(fd, self.ahead[:n], at)
@@ -393,6 +426,7 @@ class _GunicornBody(RequestBody):
             if not self._wait_readable():
                 self.stream.failed = True  # the client stalled: drop the connection
                 return 0
+            self.from_socket = True
             n = self._splice(fd, at, count) if self.pipe else self._recv(fd, at, count)
             if not n:
                 self.stream.failed = True  # the client closed the connection mid-body
@@ -424,6 +458,15 @@ class _GunicornBody(RequestBody):
         return n
 
     def close(self) -> None:
+        if self.ahead:
+            # Read-ahead body bytes nobody copied (a refusal mid-way): they are still counted
+            # in `reader.length`, so give them back for gunicorn's drain to find. They precede
+            # anything in its buffer, and nothing was taken from the socket after them.
+            if self.from_socket:
+                self.stream.failed = True  # cannot happen; never guess where a request starts
+            else:
+                self.reader.unreader.unread(self.ahead.tobytes())
+            self.ahead = memoryview(b"")
         if self.pipe is not None:
             for end in self.pipe:
                 os.close(end)
@@ -466,10 +509,13 @@ def _grow_pipe(fd: int) -> int:
 def fail_session(session: UploadSession, message: str) -> None:
     """Refuse the upload for good: drop its bytes and mark its image failed."""
     _drop_hasher(session)
+    # Only a session still receiving: an aborted one keeps its state (its image is gone).
+    claimed = UploadSession.objects.filter(
+        pk=session.pk, state=UploadSession.State.RECEIVING
+    ).update(state=UploadSession.State.FAILED, error=message)
+    if not claimed:
+        return
     session.local_path.unlink(missing_ok=True)
-    UploadSession.objects.filter(pk=session.pk).update(
-        state=UploadSession.State.FAILED, error=message
-    )
     session.state = UploadSession.State.FAILED
     if session.iso_id:
         IsoImage.objects.filter(pk=session.iso_id).update(
@@ -477,20 +523,51 @@ def fail_session(session: UploadSession, message: str) -> None:
         )
 
 
+ALREADY_RECEIVED = (
+    "This upload is already complete; the panel is copying it to the host. "
+    "Cancel the copy job on the image's page instead."
+)
+
+
 def abort_session(session: UploadSession) -> None:
-    """Discard a session the user gave up on; its image row goes too (nothing reached the host)."""
+    """Discard a session the user gave up on; its image row goes too (nothing reached the host).
+
+    Only a session still receiving can be discarded: once complete, its file belongs to the
+    copy job (UploadRefused, 409).
+    """
+    claimed = UploadSession.objects.filter(
+        pk=session.pk, state=UploadSession.State.RECEIVING
+    ).update(state=UploadSession.State.ABORTED)
     _drop_hasher(session)
+    if not claimed:
+        state = UploadSession.objects.filter(pk=session.pk).values_list("state", flat=True)
+        if state.first() == UploadSession.State.COMPLETE:
+            raise UploadRefused(ALREADY_RECEIVED, status=409)
+        return  # failed or aborted already: nothing left to discard
+    session.state = UploadSession.State.ABORTED
     session.local_path.unlink(missing_ok=True)
-    UploadSession.objects.filter(pk=session.pk).update(state=UploadSession.State.ABORTED)
     if session.iso_id:
         IsoImage.objects.filter(pk=session.iso_id, state=IsoImage.State.UPLOADING).delete()
 
 
-def finish_session(session: UploadSession, digest: str = "") -> None:
+def finish_session(
+    session: UploadSession, digest: str = "", hasher: _FileHasher | None = None
+) -> None:
     """Check the complete file, record its SHA-256 and queue the copy to the host.
 
-    `digest` is the file's SHA-256 when the caller has it already (the multipart form).
+    `digest` is the file's SHA-256 when the caller has it already (the multipart form);
+    `hasher` the one that hashed the chunks so far (append_chunk). Raises UploadRefused if the
+    session was aborted meanwhile (410) or the file is not an ISO image (415).
     """
+    try:
+        _finish(session, digest, hasher)
+    except FileNotFoundError:
+        # Cancelled while its last chunk arrived: abort_session unlinked the file.
+        _drop_hasher(session)
+        raise UploadRefused(DISCARDED, status=410) from None
+
+
+def _finish(session: UploadSession, digest: str, hasher: _FileHasher | None) -> None:
     from hosts.jobs.isos import queue_upload
 
     path = session.local_path
@@ -499,8 +576,9 @@ def finish_session(session: UploadSession, digest: str = "") -> None:
         raise UploadRefused(NOT_AN_ISO, status=415)
     if not digest:
         # Usually all but the last block is hashed by now; this waits for the rest.
-        digest = _hasher_for(session).digest(session.size_bytes) or file_sha256(path)
-        _drop_hasher(session)
+        hasher = hasher or _hasher_for(session)
+        digest = hasher.digest(session.size_bytes) or file_sha256(path)
+    _drop_hasher(session)
     with transaction.atomic():
         claimed = UploadSession.objects.filter(
             pk=session.pk, state=UploadSession.State.RECEIVING
@@ -508,7 +586,10 @@ def finish_session(session: UploadSession, digest: str = "") -> None:
             state=UploadSession.State.COMPLETE, sha256=digest, received_bytes=session.size_bytes
         )
         if not claimed:
-            return  # another request finished it already
+            state = UploadSession.objects.filter(pk=session.pk).values_list("state", flat=True)
+            if state.first() == UploadSession.State.COMPLETE:
+                return  # another request finished it already
+            raise UploadRefused(DISCARDED, status=410)  # aborted (or refused) meanwhile
         session.state, session.sha256 = UploadSession.State.COMPLETE, digest
         iso = IsoImage.objects.select_related("host").get(pk=session.iso_id)
         IsoImage.objects.filter(pk=iso.pk).update(
@@ -534,20 +615,32 @@ class StreamingIsoHandler(FileUploadHandler):
     """Write the `file` field of a multipart upload straight to UPLOAD_DIR, hashing it.
 
     Set on `request.upload_handlers` before the body is read. Refuses files over the size limit
-    and files whose bytes at 32769 are not 'CD001' as soon as those bytes arrive.
+    and files whose bytes at 32769 are not 'CD001' as soon as those bytes arrive, and any file
+    but one in the `file` field. `upload_interrupted()` removes every file it wrote.
     """
 
     chunk_size = READ_BLOCK
+    FIELD = "file"
+
+    def __init__(self, request: Any = None) -> None:
+        super().__init__(request)
+        self.error = ""
+        self.path = ""
+        self.fh: IO[bytes] | None = None
+        self.created: list[tuple[IO[bytes], str]] = []  # every file written, for the cleanup
 
     def new_file(self, field_name: str, file_name: str, *args: Any, **kwargs: Any) -> None:
+        if field_name != self.FIELD or self.created:
+            self._stop("Send one ISO file, in the 'file' field.")
         super().new_file(field_name, file_name, *args, **kwargs)
         fd, self.path = tempfile.mkstemp(prefix="form-", suffix=".part", dir=upload_dir())
         self.fh = os.fdopen(fd, "wb+")
+        self.created.append((self.fh, self.path))
         self.hasher = hashlib.sha256()
         self.received = 0
-        self.error = ""
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        assert self.fh is not None
         before = self.received
         self.fh.write(raw_data)
         self.hasher.update(raw_data)
@@ -566,6 +659,7 @@ class StreamingIsoHandler(FileUploadHandler):
         raise StopUpload(connection_reset=False)
 
     def file_complete(self, file_size: int) -> StreamedIsoFile | None:
+        assert self.fh is not None
         self.fh.flush()
         self.fh.seek(0)
         return StreamedIsoFile(
@@ -573,12 +667,10 @@ class StreamingIsoHandler(FileUploadHandler):
         )
 
     def upload_interrupted(self) -> None:
-        fh = getattr(self, "fh", None)
-        if fh is not None and not fh.closed:
-            fh.close()
-        path = getattr(self, "path", "")
-        if path:
-            Path(path).unlink(missing_ok=True)
+        for fh, path in self.created:
+            if not fh.closed:
+                fh.close()
+            Path(path).unlink(missing_ok=True)  # gone already if adopted by its session
 
 
 def adopt_streamed_file(session: UploadSession, upload: StreamedIsoFile) -> None:

@@ -146,9 +146,7 @@ def _iso_upload(request: HttpRequest) -> HttpResponse:
             form.add_error(None, "Choose an ISO file to upload.")
         if form.is_valid() and isinstance(streamed, uploads.StreamedIsoFile):
             return _finish_form_upload(request, form, streamed)
-        if isinstance(streamed, uploads.StreamedIsoFile):
-            streamed.file.close()
-            handler.upload_interrupted()
+        handler.upload_interrupted()  # every file it wrote, not only the one in `file`
     return render(request, "isos/upload.html", _upload_context(form))
 
 
@@ -252,7 +250,13 @@ def upload_chunk(request: HttpRequest, code: str) -> HttpResponse:
         return response
     access.require_operator(request.user)
     if request.method == "DELETE":
-        uploads.abort_session(session)
+        try:
+            uploads.abort_session(session)
+        except uploads.UploadRefused as exc:  # complete: the copy job needs the file
+            session.refresh_from_db()
+            body = _session_state(session, uploads.current_offset(session))
+            body["error"] = str(exc)
+            return JsonResponse(body, status=exc.status)
         return JsonResponse({"state": "aborted"})
     try:
         offset = int(request.headers.get("Upload-Offset", ""))
@@ -282,7 +286,11 @@ def iso_cancel(request: HttpRequest, code: str) -> HttpResponse:
     attach_jobs([iso], ISO_KINDS)
     attach_uploads([iso])
     if iso.receiving is not None:
-        uploads.abort_session(iso.receiving)
+        try:
+            uploads.abort_session(iso.receiving)
+        except uploads.UploadRefused as exc:  # it completed meanwhile
+            messages.warning(request, str(exc))
+            return redirect(iso)
         messages.info(request, f"Upload of {iso.file_name} cancelled.")
         return redirect("isos:list")
     if iso.job is not None and iso.job.is_active and request_cancel(iso.job):

@@ -17,7 +17,7 @@
   const chunkSize = parseInt(form.dataset.chunkSize, 10);
   const maxBytes = parseInt(form.dataset.maxBytes, 10);
   const csrf = form.querySelector("[name=csrfmiddlewaretoken]").value;
-  let current = null; // {session, xhr, cancelled}
+  let current = null; // {session, xhr, cancelled, complete}
 
   const human = (n) => {
     const units = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -93,8 +93,14 @@
     return r.body;
   }
 
+  // Once the server has the whole file it belongs to the copy job: never DELETE it then.
+  const finished = (body) => {
+    if (body && body.state === "complete") current.complete = true;
+    return current.complete;
+  };
+
   async function upload(file) {
-    current = { session: null, xhr: null, cancelled: false };
+    current = { session: null, xhr: null, cancelled: false, complete: false };
     const session = await startSession(file);
     current.session = session;
     let offset = session.offset;
@@ -117,7 +123,7 @@
       if (r.status === 200 || r.status === 409) {
         if (r.status === 200) failures = 0;
         if (r.body && typeof r.body.offset === "number") offset = r.body.offset;
-        if (r.body && r.body.state === "complete") return r.body;
+        if (finished(r.body)) return r.body;
         if (r.status === 409) await sleep(500);
         continue;
       }
@@ -128,14 +134,16 @@
       const wait = Math.min(15000, 500 * 2 ** Math.min(failures, 5));
       show(offset, file.size, `Connection lost; retrying in ${Math.round(wait / 1000)} s…`);
       await sleep(wait);
+      if (current.cancelled) return null;
       const head = await send("GET", session.url);
       if (head.status === 200 && head.body) {
         offset = head.body.offset;
-        if (head.body.state === "complete") return head.body;
+        if (finished(head.body)) return head.body;
         if (head.body.state !== "receiving") throw new Error(head.body.error || `The upload is ${head.body.state}.`);
       }
     }
     const last = await send("GET", session.url);
+    finished(last.body);
     return last.body;
   }
 
@@ -171,12 +179,21 @@
   });
 
   cancelButton.addEventListener("click", async () => {
-    if (!current || !window.confirm("Discard this upload?")) return;
+    if (!current || current.complete || !window.confirm("Discard this upload?")) return;
     current.cancelled = true;
     if (current.xhr) current.xhr.abort();
-    if (current.session) await send("DELETE", current.session.url);
     const file = input.files[0];
     if (file && window.localStorage) localStorage.removeItem(resumeKey(file));
+    if (current.session && !current.complete) {
+      // The last chunk may have completed the file on the server just before the abort.
+      const r = await send("DELETE", current.session.url);
+      if (r.status === 409 && r.body && r.body.state === "complete") {
+        current.complete = true;
+        fail(r.body.error);
+        if (r.body.iso_url) setTimeout(() => { window.location.href = r.body.iso_url; }, 2500);
+        return;
+      }
+    }
     fail("Upload cancelled.");
   });
 })();
