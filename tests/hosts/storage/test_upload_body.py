@@ -11,26 +11,13 @@ import hashlib
 import os
 import socket
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
 from gunicorn.config import Config
 from gunicorn.http.parser import RequestParser
 
 from hosts import uploads
-
-
-@pytest.fixture
-def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
-    """A TCP connection on loopback, as gunicorn gets it: (server side, client side)."""
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        client = socket.create_connection(listener.getsockname())
-        server, _ = listener.accept()
-    yield server, client
-    server.close()
-    client.close()
 
 
 def _send_later(sock: socket.socket, data: bytes, close: bool = False) -> threading.Thread:

@@ -13,7 +13,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,17 +38,6 @@ NEXT = b"GET /next/ HTTP/1.1\r\nHost: t\r\n\r\n"
 # still finds an end (so a desync shows as the wrong request, not a hang).
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 FILLER = b"GET /filler/ HTTP/1.1\r\nHost: t\r\n\r\n" * 2000
-
-
-@pytest.fixture
-def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
-    """A TCP connection on loopback, as gunicorn gets it: (server side, client side)."""
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        client = socket.create_connection(listener.getsockname())
-        server, _ = listener.accept()
-    yield server, client
-    server.close()
-    client.close()
 
 
 def _session(host: Host, user, name: str = "a.iso", size: int = len(ISO)) -> UploadSession:  # type: ignore[no-untyped-def]
