@@ -31,6 +31,7 @@ from hosts.jobs import locks
 from hosts.jobs.context import JobContext, StepFailed, tail
 from hosts.jobs.registry import job_kind
 from hosts.jobs.volumes import destroy_dataset, list_volumes
+from hosts.listing import domu_totals, listing_row
 from hosts.models import Host, IsoImage, Volume
 
 XL_TIMEOUT = 120
@@ -78,7 +79,7 @@ def run(ctx: JobContext, argv: Sequence[str], label: str, timeout: float = XL_TI
 
 def list_domains(ctx: JobContext, label: str = "Read back xl list") -> list[dict[str, Any]]:
     result = run(ctx, commands.xl_list(), label, timeout=30)
-    return [records.row_dict(r) for r in parsers.parse_xl_list(result.stdout)]
+    return [listing_row(r) for r in parsers.parse_xl_list(result.stdout)]
 
 
 def read_back(ctx: JobContext, domain: Domain | None = None) -> dict[str, Any] | None:
@@ -103,10 +104,9 @@ def _store_listing(host: Host, rows: list[dict[str, Any]]) -> None:
         if fresh is None or not fresh.facts:
             return
         facts = dict(fresh.facts)
-        domus = [r for r in rows if r["domid"] != 0]
         facts["domains"] = rows
-        facts["domu_count"] = len(domus)
-        used = sum(r["mem_mib"] for r in domus)
+        totals = domu_totals(rows)
+        used = totals["domu_memory_mib"]
         # xl info is not read again here: move free memory by what the domUs took or gave back,
         # so the bars agree until the next poll reads the hypervisor's own figure.
         if isinstance(facts.get("free_memory_mib"), int) and isinstance(
@@ -115,8 +115,7 @@ def _store_listing(host: Host, rows: list[dict[str, Any]]) -> None:
             facts["free_memory_mib"] = max(
                 0, facts["free_memory_mib"] - (used - facts["domu_memory_mib"])
             )
-        facts["domu_memory_mib"] = used
-        facts["domu_vcpus"] = sum(r["vcpus"] for r in domus)
+        facts.update(totals)
         Host.objects.filter(pk=host.pk).update(facts=facts, **Host.capacity_values(facts))
 
 

@@ -123,17 +123,3 @@ def apply_rows(host_id: int, rows: Iterable[Mapping[str, Any]]) -> list[Domain]:
         domain.last_seen_at = now
     Domain.objects.bulk_update(domains, _OBSERVED)
     return domains
-
-
-def row_dict(row: Any) -> dict[str, Any]:
-    """Return a parsed `xl list` row as the plain dict the host facts keep."""
-    state = row.state
-    return {
-        "name": row.name,
-        "domid": row.domid,
-        "mem_mib": row.mem_mib,
-        "vcpus": row.vcpus,
-        "state": str(getattr(state, "value", state)),
-        "state_letters": row.state_letters,
-        "cpu_seconds": row.cpu_seconds,
-    }

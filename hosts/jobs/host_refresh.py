@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from django.db import transaction
@@ -15,6 +14,7 @@ from hosts.dom0.errors import Dom0Error, HostUnreachable, XenNotRunning
 from hosts.jobs.context import JobContext
 from hosts.jobs.enqueue import enqueue
 from hosts.jobs.registry import job_kind
+from hosts.listing import domu_totals, listing_row
 from hosts.models import Host, Job
 
 REFRESH = "host.refresh"
@@ -121,34 +121,18 @@ def _facts(ctx: JobContext, gathered: readiness.Gathered) -> dict[str, Any]:
 def _domains(ctx: JobContext, facts: dict[str, Any], gathered: readiness.Gathered) -> None:
     result = ctx.run(commands.xl_list(), label="List domains", timeout=30)
     rows = parsers.parse_xl_list(result.stdout)
-    domains = [_row(row) for row in rows]
+    domains = [listing_row(row) for row in rows]
     facts["domains"] = domains
     dom0 = next((d for d in domains if d["domid"] == 0), None)
     gathered.dom0_state = dom0["state_letters"] if dom0 else None
-    domus = [d for d in domains if d["domid"] != 0]
-    facts["domu_count"] = len(domus)
-    facts["domu_memory_mib"] = sum(d["mem_mib"] for d in domus)
-    facts["domu_vcpus"] = sum(d["vcpus"] for d in domus)
+    facts.update(domu_totals(domains))
     facts["dom0_memory_mib"] = dom0["mem_mib"] if dom0 else None
     facts["dom0_vcpus"] = dom0["vcpus"] if dom0 else None
     facts["dom0_cpu_seconds"] = dom0["cpu_seconds"] if dom0 else None
-    ctx.result(domains=len(domus))
+    ctx.result(domains=facts["domu_count"])
     from domains.observe import observe_domains
 
     observe_domains(ctx.job.host, domains, dom0_cpu_seconds=facts["dom0_cpu_seconds"])
-
-
-def _row(row: Any) -> dict[str, Any]:
-    data = asdict(row)
-    return {
-        "name": data["name"],
-        "domid": data["domid"],
-        "mem_mib": data["mem_mib"],
-        "vcpus": data["vcpus"],
-        "state": str(data["state"].value if hasattr(data["state"], "value") else data["state"]),
-        "state_letters": data["state_letters"],
-        "cpu_seconds": data["cpu_seconds"],
-    }
 
 
 def _gather_readiness(ctx: JobContext, host: Host, g: readiness.Gathered) -> None:
