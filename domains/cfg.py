@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hosts.dom0 import xlcfg
-from hosts.dom0.commands import PathPolicy
 from hosts.dom0.xlcfg import DiskSpec, DomainConfig, VifSpec
 
 #: Displays the panel hands out per host (ports 5901–5999). 0 is left alone: a desktop VNC
@@ -38,11 +37,6 @@ class Settings:
     vnc_password: str = ""
     serial_pty: bool = True
     tablet: bool = True
-
-
-def policy_for(config_dir: str, iso_dir: str) -> PathPolicy:
-    """Return the paths the panel may touch on a host with these directories."""
-    return PathPolicy(config_dir=config_dir, iso_dir=iso_dir)
 
 
 def config_path(config_dir: str, name: str) -> str:

@@ -54,10 +54,6 @@ def _domain(ctx: JobContext) -> Domain:
     return domain
 
 
-def _policy(host: Host) -> commands.PathPolicy:
-    return cfg.policy_for(host.config_dir, host.iso_dir)
-
-
 def run(ctx: JobContext, argv: Sequence[str], label: str, timeout: float = XL_TIMEOUT) -> Result:
     """Run a step; on failure say which command failed and why (the tool's own message)."""
     try:
@@ -137,7 +133,7 @@ def write_config(ctx: JobContext, domain: Domain) -> str:
 
 
 def xl_create(ctx: JobContext, domain: Domain, path: str) -> None:
-    argv = commands.xl_create(path, policy=_policy(domain.host))
+    argv = commands.xl_create(path, policy=domain.host.path_policy())
     run(ctx, argv, f"Create {domain.name} (xl create)")
 
 
@@ -431,7 +427,9 @@ def cd_insert(ctx: JobContext) -> str:
     iso = IsoImage.objects.select_related("host").filter(pk=ctx.job.params.get("iso_id")).first()
     if iso is None or iso.host_id != domain.host_id:
         raise StepFailed("That ISO image is no longer in this host's library.")
-    argv = commands.xl_cd_insert(domain.name, cfg.CDROM_VDEV, iso.path, policy=_policy(domain.host))
+    argv = commands.xl_cd_insert(
+        domain.name, cfg.CDROM_VDEV, iso.path, policy=domain.host.path_policy()
+    )
     run(ctx, argv, f"Insert {iso.file_name} (xl cd-insert)")
     return _finish(ctx, domain, f"has {iso.file_name} in its cdrom")
 

@@ -23,7 +23,7 @@ from hosts.jobs.context import JobCancelled, JobContext, StepFailed, tail
 from hosts.jobs.enqueue import enqueue
 from hosts.jobs.registry import job_kind
 from hosts.jobs.volumes import _domains_referencing
-from hosts.models import Host, IsoImage, Job, UploadSession
+from hosts.models import IsoImage, Job, UploadSession
 from hosts.models.storage import human_bytes
 from hosts.uploads import ISO_MAGIC, ISO_MAGIC_OFFSET
 
@@ -35,10 +35,6 @@ POLL_SECONDS = 0.5
 
 class ChecksumMismatch(StepFailed):
     """The image on the host is not the one the user expected; it stays, marked BAD."""
-
-
-def policy_for(host: Host) -> commands.PathPolicy:
-    return commands.PathPolicy(config_dir=host.config_dir, iso_dir=host.iso_dir)
 
 
 def iso_in_use(iso: IsoImage) -> str | None:
@@ -106,19 +102,6 @@ def _save(iso: IsoImage, **values: Any) -> None:
         setattr(iso, key, value)
 
 
-class _Throttle:
-    """Report progress at most every `every` seconds (each report is a DB write)."""
-
-    def __init__(self, ctx: JobContext, every: float = 0.4) -> None:
-        self.ctx, self.every, self.last = ctx, every, 0.0
-
-    def __call__(self, percent: float, message: str, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if force or now - self.last >= self.every:
-            self.last = now
-            self.ctx.progress(percent, message)
-
-
 def _share(done: int, total: int | None, start: int = 5, span: int = 85) -> float:
     if not total:
         return start
@@ -154,7 +137,7 @@ def _remove(ctx: JobContext, path: str, why: str) -> None:
 
 def _verify(ctx: JobContext, iso: IsoImage, *, known_sha256: str = "") -> str:
     """Hash the image on the host, compare with what we expect, and mark it READY."""
-    policy = policy_for(iso.host)
+    policy = iso.host.path_policy()
     _save(iso, state=IsoImage.State.VERIFYING)
     ctx.progress(92, "Computing SHA-256 on the host")
     result = ctx.run(
@@ -208,7 +191,7 @@ def fetch_iso(ctx: JobContext) -> str:
 def _fetch(ctx: JobContext, iso: IsoImage, url: str) -> str:
     host, allow = iso.host, bool(ctx.job.params.get("allow_private"))
     timeout = int(settings.FETCH_TIMEOUT)
-    policy = policy_for(host)
+    policy = host.path_policy()
     ctx.progress(2, "Asking the server for the size")
     with ctx.step(f"Create {host.iso_dir}") as record:
         ctx.transport.makedirs(host.iso_dir)
@@ -237,8 +220,7 @@ def _fetch(ctx: JobContext, iso: IsoImage, url: str) -> str:
     argv = commands.fetch_to(url, iso.path, timeout, allow_private=allow, policy=policy)
     # A server that does not say the size could send more than the quota leaves: watch it.
     room = quotas.allowance(iso.owner, "iso_bytes", exclude=iso) if total is None else None
-    report = _Throttle(ctx)
-    report(5, f"Downloading: {_sofar(0, total)}", force=True)
+    ctx.progress(5, f"Downloading: {_sofar(0, total)}", force=True)
     with ctx.step("Download", argv) as record:
         running = ctx.transport.start(argv, timeout=settings.JOB_TIME_LIMIT)
         while (result := running.poll()) is None:
@@ -256,7 +238,7 @@ def _fetch(ctx: JobContext, iso: IsoImage, url: str) -> str:
                 ctx.transport.remove(iso.path)
                 record.output = f"Stopped at {human_bytes(done)}: past the ISO quota."
                 quotas.check(iso.owner, exclude=iso, iso_bytes=done)  # raises, naming the quota
-            report(_share(done, total), f"Downloading: {_sofar(done, total)}")
+            ctx.progress(_share(done, total), f"Downloading: {_sofar(done, total)}")
             time.sleep(POLL_SECONDS)
         record.rc = result.rc
         record.output = ctx.redact(tail(result.stderr or result.stdout or ""))
@@ -267,7 +249,7 @@ def _fetch(ctx: JobContext, iso: IsoImage, url: str) -> str:
         if st is not None and st.size > room:  # finished between two looks
             _remove(ctx, iso.path, "past the ISO quota")
             quotas.check(iso.owner, exclude=iso, iso_bytes=st.size)
-    report(90, f"Downloaded {_sofar(total or 0, total)}", force=True)
+    ctx.progress(90, f"Downloaded {_sofar(total or 0, total)}", force=True)
     _check_iso_signature(ctx, iso)
     digest = _verify(ctx, iso)
     return f"Fetched {iso.file_name} ({iso.size_human}), SHA-256 {digest[:16]}…"
@@ -319,19 +301,18 @@ def _upload(ctx: JobContext, iso: IsoImage, upload: UploadSession) -> str:
         with ctx.step(f"Create {host.iso_dir}") as record:
             ctx.transport.makedirs(host.iso_dir)
             record.output = "ready"
-        report = _Throttle(ctx)
         total = upload.size_bytes
 
         def progress(done: int, size: int) -> None:
-            if time.monotonic() - report.last >= report.every:
-                ctx.check_cancelled()  # raising here aborts the copy; the temp file is removed
-            report(_share(done, size or total), f"Copying to the host: {_sofar(done, total)}")
+            # Both are coalesced by the context (a look at the DB at most a few times a second).
+            ctx.check_cancelled()  # raising here aborts the copy; the temp file is removed
+            ctx.progress(_share(done, size or total), f"Copying to the host: {_sofar(done, total)}")
 
         how = "SFTP" if host.transport == "ssh" else "file copy"
         with ctx.step(f"Copy to {iso.path} ({how})") as record:
             ctx.transport.put_file(str(local), iso.path, progress)
             record.output = f"{human_bytes(total)} copied"
-        report(90, f"Copied {human_bytes(total)}", force=True)
+        ctx.progress(90, f"Copied {human_bytes(total)}", force=True)
     digest = _verify(ctx, iso, known_sha256=upload.sha256)
     local.unlink(missing_ok=True)
     return f"Copied {iso.file_name} ({iso.size_human}) to {host.name}, SHA-256 {digest[:16]}…"

@@ -9,6 +9,7 @@ from django.db import models
 from django.urls import reverse
 
 from hosts.choices import HostStatus, Transport
+from hosts.dom0.commands import PathPolicy
 
 
 class Host(models.Model):
@@ -93,13 +94,9 @@ class Host(models.Model):
     def target_key(self) -> str:
         return f"host:{self.pk}"
 
-    @property
-    def readiness_summary(self) -> tuple[int, int] | None:
-        """(passed, total) of the last readiness check, or None if never checked."""
-        if not self.readiness:
-            return None
-        passed = sum(1 for item in self.readiness if item.get("status") == "pass")
-        return passed, len(self.readiness)
+    def path_policy(self) -> PathPolicy:
+        """Return the directories commands may touch on this host (its config and ISO dirs)."""
+        return PathPolicy(config_dir=self.config_dir, iso_dir=self.iso_dir)
 
     @staticmethod
     def capacity_values(facts: dict[str, Any]) -> dict[str, Any]:
