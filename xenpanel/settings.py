@@ -10,8 +10,6 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from celery.schedules import crontab  # noqa: F401  (kept for operators extending the schedule)
-
 from xenpanel import __version__, env
 
 BASE_DIR = Path(__file__).resolve().parent.parent

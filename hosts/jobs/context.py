@@ -7,8 +7,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from django.utils import timezone
-
 from hosts.choices import StepStatus
 from hosts.models import Job, JobStep
 
@@ -153,9 +151,6 @@ class JobContext:
     def result(self, **values: Any) -> None:
         """Add to the job's result; the runner saves it with the job's final status."""
         self.job.result.update(values)
-
-    def now(self) -> Any:
-        return timezone.now()
 
 
 def _combine(stdout: str, stderr: str) -> str:

@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.services import free_port
+
 SSHD = "/usr/sbin/sshd"
 
 
@@ -33,13 +35,6 @@ class SshdInfo:
 def sshd_available() -> bool:
     """Tell whether an OpenSSH sshd can be started on this machine."""
     return os.access(SSHD, os.X_OK)
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def make_key(path: Path, comment: str = "xenpanel-test") -> str:

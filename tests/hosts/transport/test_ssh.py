@@ -19,7 +19,8 @@ from hosts.dom0.transport import (
     fetch_host_key,
 )
 from tests.hosts.transport.procs import group_ends
-from tests.support.sshd import SshdInfo, free_port, make_key
+from tests.support.services import free_port
+from tests.support.sshd import SshdInfo, make_key
 
 pytestmark = pytest.mark.slow
 
