@@ -174,7 +174,7 @@ class DomainForm(forms.Form):
         try:
             return func(*args)
         except Dom0ValidationError as exc:
-            raise forms.ValidationError(exc.rule[:1].upper() + exc.rule[1:] + ".") from exc
+            raise forms.ValidationError(exc.sentence) from exc
 
     def clean_name(self) -> str:
         name = self._check(validate.domain_name, self.cleaned_data["name"])

@@ -41,7 +41,7 @@ class SizeField(forms.CharField):
         try:
             return validate.size(text, "size")
         except Dom0ValidationError as exc:
-            raise forms.ValidationError(f"{exc.rule[:1].upper()}{exc.rule[1:]}.") from exc
+            raise forms.ValidationError(exc.sentence) from exc
 
 
 class QuotaForm(forms.ModelForm):

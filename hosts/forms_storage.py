@@ -28,10 +28,6 @@ def resolve_host(name: str) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
-def _rule(exc: Dom0ValidationError) -> str:
-    return exc.rule[0].upper() + exc.rule[1:] + "."
-
-
 class _StorageForm(forms.Form):
     """Shared bits: a host the user may see, an optional team, Bootstrap classes."""
 
@@ -78,7 +74,7 @@ class VolumeForm(_StorageForm):
                 f"{self.host.volumes_parent}/{leaf}", "name", require_child=True
             )
         except Dom0ValidationError as exc:
-            raise forms.ValidationError(_rule(exc)) from exc
+            raise forms.ValidationError(exc.sentence) from exc
         if Volume.objects.filter(host=self.host, dataset=dataset).exists():
             raise forms.ValidationError(f"{dataset} is already in the panel.")
         self.dataset = dataset
@@ -88,7 +84,7 @@ class VolumeForm(_StorageForm):
         try:
             size = validate.size(self.cleaned_data["size"], "size")
         except Dom0ValidationError as exc:
-            raise forms.ValidationError(_rule(exc)) from exc
+            raise forms.ValidationError(exc.sentence) from exc
         _check_quota(self.user, disk_bytes=size)
         return size
 
@@ -123,7 +119,7 @@ class _IsoForm(_StorageForm):
         try:
             name = validate.file_name(value, "file_name")
         except Dom0ValidationError as exc:
-            raise forms.ValidationError(_rule(exc)) from exc
+            raise forms.ValidationError(exc.sentence) from exc
         return name
 
     def _check_unique(self, host: Host | None, name: str | None) -> None:
@@ -140,7 +136,7 @@ class _IsoForm(_StorageForm):
         try:
             self.checksum = validate.checksum_spec(text, "checksum", file=name)
         except Dom0ValidationError as exc:
-            self.add_error("checksum", _rule(exc))
+            self.add_error("checksum", exc.sentence)
 
 
 class FetchForm(_IsoForm):
@@ -181,7 +177,7 @@ class FetchForm(_IsoForm):
                     hostname, resolve_host, "url", allow_private=self.private_allowed
                 )
             except Dom0ValidationError as exc:
-                self.add_error("url", _rule(exc))
+                self.add_error("url", exc.sentence)
                 # Never echo a password back into the page.
                 self.data = self.data.copy()
                 self.data["url"] = validate.redact_url(raw)

@@ -47,6 +47,11 @@ class ValidationError(Dom0Error, ValueError):
         self.rule = rule
         self.value = value
 
+    @property
+    def sentence(self) -> str:
+        """The rule as a sentence for a form: capitalised, with a full stop."""
+        return f"{self.rule[:1].upper()}{self.rule[1:]}."
+
 
 class HostUnreachable(Dom0Error):
     """The host did not answer (connection refused, DNS, auth, no route)."""
