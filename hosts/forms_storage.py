@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import posixpath
-import socket
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -15,17 +14,9 @@ from hosts import access, quotas
 from hosts.dom0 import validate
 from hosts.dom0.errors import ValidationError as Dom0ValidationError
 from hosts.models import Host, IsoImage, Volume
+from hosts.resolve import resolve_host
 
 _SMALL = {"class": "form-control form-control-sm"}
-
-
-def resolve_host(name: str) -> list[str]:
-    """Return the addresses `name` resolves to on the panel's side (empty if it does not)."""
-    try:
-        infos = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
-    except socket.gaierror:
-        return []
-    return sorted({str(info[4][0]) for info in infos})
 
 
 class _StorageForm(forms.Form):

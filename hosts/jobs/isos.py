@@ -18,13 +18,13 @@ from hosts import quotas
 from hosts.choices import TargetType
 from hosts.dom0 import commands, parsers, validate
 from hosts.dom0.errors import Dom0Error
-from hosts.forms_storage import resolve_host
 from hosts.jobs.context import JobCancelled, JobContext, StepFailed, tail
 from hosts.jobs.enqueue import enqueue
 from hosts.jobs.registry import job_kind
 from hosts.jobs.volumes import _domains_referencing
 from hosts.models import IsoImage, Job, UploadSession
 from hosts.models.storage import human_bytes
+from hosts.resolve import resolve_host
 from hosts.uploads import ISO_MAGIC, ISO_MAGIC_OFFSET
 
 FETCH = "iso.fetch"
