@@ -7,6 +7,7 @@ PIP    := $(VENV)/bin/pip
 .PHONY: demo test test-fast lint format venv bench vendor
 
 $(VENV)/.stamp-run: requirements.txt
+	PYTHON=$(PYTHON) bash scripts/system-packages.sh run
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --disable-pip-version-check -r requirements.txt
 	touch $@

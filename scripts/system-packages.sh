@@ -4,14 +4,16 @@
 #   demo also tries QEMU and memtest86+ (a domU's console then shows a real booting ISO); when
 #   they cannot be installed the demo still works, with the simulator's built-in VNC screens.
 set -euo pipefail
-want=(redis-server)
+want=(python3-venv redis-server openssh-client)  # ssh-keygen makes the panel's own SSH key
 optional=()
 [[ "${1:-run}" == test ]] && want+=(openssh-server chromium xorriso)
 [[ "${1:-run}" == demo ]] && optional+=(qemu-system-x86 memtest86+)
 
 is_missing() {
   case $1 in
+    python3-venv) ! "${PYTHON:-python3}" -c "import ensurepip, venv" 2>/dev/null ;;
     redis-server) ! command -v redis-server >/dev/null ;;
+    openssh-client) ! command -v ssh-keygen >/dev/null ;;
     openssh-server) [[ ! -x /usr/sbin/sshd ]] ;;
     chromium) [[ ! -x /usr/bin/chromium ]] ;;
     xorriso) ! command -v xorriso >/dev/null ;;
