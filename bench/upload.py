@@ -34,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -65,11 +66,13 @@ def make_image(path: Path, size: int) -> None:
             block[32768:32774] = b"\x01CD001"
 
 
+@dataclass
 class Timing:
     """Wall seconds of a transfer, and the CPU seconds its client and its server spent."""
 
-    def __init__(self, seconds: float, client_cpu: float, server_cpu: float) -> None:
-        self.seconds, self.client_cpu, self.server_cpu = seconds, client_cpu, server_cpu
+    seconds: float
+    client_cpu: float
+    server_cpu: float
 
 
 def raw_copy(src: Path, dest_dir: Path) -> Timing:
