@@ -45,9 +45,9 @@ ISO_MAGIC = b"CD001"
 ISO_MAGIC_OFFSET = 32769
 ISO_MIN_BYTES = ISO_MAGIC_OFFSET + len(ISO_MAGIC)
 READ_BLOCK = 1024 * 1024
-#: Blocks the hashing thread reads back from the page cache into one reused buffer, small enough
-#: to stay in the core's cache while it is hashed. Measured (docs/performance.md): 1 MiB beat
-#: 256 KiB to 8 MiB, and beat mapping the file, whose page faults cost more than the copy.
+#: Blocks the hashing thread reads back from the page cache into one reused buffer, which stays
+#: in the core's cache while it is hashed. Measured (docs/performance.md): cheaper than mapping
+#: the file, whose page faults cost more than the copy; 256 KiB to 4 MiB blocks cost the same.
 HASH_BLOCK = 1024 * 1024
 #: A request body that sends nothing for this long counts as a dropped connection.
 BODY_IDLE_SECONDS = 120.0
