@@ -34,7 +34,8 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -68,45 +69,64 @@ def make_image(path: Path, size: int) -> None:
 
 @dataclass
 class Timing:
-    """Wall seconds of a transfer, and the CPU seconds its client and its server spent."""
+    """Wall seconds of a transfer, and the CPU seconds its client and its server spent.
+
+    `extra_cpu` holds the CPU seconds of server threads other than the receiving one.
+    """
 
     seconds: float
     client_cpu: float
     server_cpu: float
+    extra_cpu: dict[str, float] = field(default_factory=dict)
 
 
-def raw_copy(src: Path, dest_dir: Path) -> Timing:
-    """Copy `src` over a loopback TCP socket into a file in `dest_dir`."""
+#: Receives a connection's bytes into the open file `out` (at `path`); returns `extra_cpu`.
+Receiver = Callable[[socket.socket, int, Path], dict[str, float]]
+
+
+def receive_into_file(conn: socket.socket, out: int, path: Path) -> dict[str, float]:
+    """The raw copy's receiver: `recv_into` one 1 MiB buffer, then write it."""
+    view = memoryview(bytearray(MiB))
+    while n := conn.recv_into(view):
+        os.write(out, view[:n])
+    return {}
+
+
+def loopback_copy(src: Path, target: Path, receive: Receiver = receive_into_file) -> Timing:
+    """Send `src` over a loopback TCP socket to `receive`, which writes it to `target`.
+
+    The client reads and sends BLOCK-sized pieces. `target` is removed afterwards.
+    """
     server = socket.create_server(("127.0.0.1", 0))
-    port = server.getsockname()[1]
-    target = dest_dir / "raw.bin"
-    done = threading.Event()
-    receive_cpu = [0.0]
+    server_cpu: list[float] = []
+    extra_cpu: dict[str, float] = {}
 
-    def receive() -> None:
+    def serve() -> None:
         conn, _ = server.accept()
         cpu = time.thread_time()
-        buf = bytearray(MiB)
-        view = memoryview(buf)
-        with conn, open(target, "wb") as out:
-            while n := conn.recv_into(view):
-                out.write(view[:n])
-        receive_cpu[0] = time.thread_time() - cpu
-        done.set()
+        out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with conn:
+                extra_cpu.update(receive(conn, out, target))
+        finally:
+            os.close(out)
+        server_cpu.append(time.thread_time() - cpu)
 
-    thread = threading.Thread(target=receive, daemon=True)
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     cpu = time.thread_time()
     start = time.perf_counter()
-    with socket.create_connection(("127.0.0.1", port)) as sock, open(src, "rb") as fh:
+    with socket.create_connection(server.getsockname()) as sock, open(src, "rb") as fh:
         while block := fh.read(BLOCK):
             sock.sendall(block)
     client_cpu = time.thread_time() - cpu
-    done.wait()
+    thread.join()
     seconds = time.perf_counter() - start
     server.close()
     target.unlink()
-    return Timing(seconds, client_cpu, receive_cpu[0])
+    if not server_cpu:
+        raise SystemExit("the receiving side of the loopback copy failed (see above)")
+    return Timing(seconds, client_cpu, server_cpu[0], extra_cpu)
 
 
 def sha256_seconds(size: int) -> float:
@@ -223,8 +243,8 @@ def http_upload(
     offset = 0
     with open(src, "rb") as fh:
         while offset < size:
-            # Each chunk is sent in BLOCK-sized writes, exactly as raw_copy() sends its bytes (a
-            # browser also streams a Blob slice from disk rather than loading it whole).
+            # Each chunk is sent in BLOCK-sized writes, exactly as loopback_copy() sends its bytes
+            # (a browser also streams a Blob slice from disk rather than loading it whole).
             length = min(chunk, size - offset)
             conn.putrequest("PUT", url)
             for key, value in {
@@ -313,7 +333,7 @@ def run(args: argparse.Namespace, held: HeldPageReporting) -> None:
         image = tmp / "image.iso"
         make_image(image, size)
         os.sync()  # writeback of the fresh image would otherwise slow the first measurement
-        raw_copy(image, upload_dir)  # warm-up: page cache and socket buffers
+        loopback_copy(image, upload_dir / "raw.bin")  # warm-up: page cache and socket buffers
         port = free_port()
         # The Procfile's web line, on a free port.
         gunicorn = subprocess.Popen(
@@ -352,7 +372,7 @@ def run(args: argparse.Namespace, held: HeldPageReporting) -> None:
         )
         ratios, ceilings, growths = [], [], []
         for n in range(1, args.rounds + 1):
-            raw = raw_copy(image, upload_dir)
+            raw = loopback_copy(image, upload_dir / "raw.bin")
             sampler = RssSampler(pids)
             sampler.start()
             workers_before = process_cpu(pids)

@@ -26,16 +26,21 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from upload import HeldPageReporting  # noqa: E402
+from upload import (  # noqa: E402
+    BLOCK,
+    HeldPageReporting,
+    MiB,
+    Receiver,
+    loopback_copy,
+    receive_into_file,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
-MiB = 2**20
 SIZE = 1024 * MiB
-BLOCK = 16 * MiB
 
 
 class Hasher(threading.Thread):
@@ -85,22 +90,17 @@ class Hasher(threading.Thread):
         self.cpu = time.thread_time()
 
 
-def receive_raw(conn: socket.socket, out: int, cpu: dict[str, float], **_: object) -> None:
-    view = memoryview(bytearray(MiB))
-    while n := conn.recv_into(view):
-        os.write(out, view[:n])
-
-
-def receive_inline(conn: socket.socket, out: int, cpu: dict[str, float], **_: object) -> None:
+def receive_inline(conn: socket.socket, out: int, path: Path) -> dict[str, float]:
     view, sha = memoryview(bytearray(MiB)), hashlib.sha256()
     while n := conn.recv_into(view):
         sha.update(view[:n])
         os.write(out, view[:n])
+    return {}
 
 
 def receive_spliced(
-    conn: socket.socket, out: int, cpu: dict[str, float], path: Path, mode: str, block: int
-) -> None:
+    conn: socket.socket, out: int, path: Path, *, mode: str, block: int
+) -> dict[str, float]:
     hasher = Hasher(path, mode, block)
     hasher.start()
     pipe_out, pipe_in = os.pipe()
@@ -114,44 +114,11 @@ def receive_spliced(
         hasher.advance(at)
     hasher.advance(at, finished=True)
     hasher.join()
-    if hasher.error is not None:
-        raise hasher.error
-    cpu["hasher"] = hasher.cpu
     os.close(pipe_out)
     os.close(pipe_in)
-
-
-def transfer(
-    receive: Callable[..., None], source: Path, target: Path, **options: object
-) -> dict[str, float]:
-    """Send `source` over loopback to `receive`; return wall seconds and CPU per thread.
-
-    The client reads and sends 16 MiB blocks, as bench/upload.py's clients do.
-    """
-    server = socket.create_server(("127.0.0.1", 0))
-    cpu: dict[str, float] = {}
-
-    def serve() -> None:
-        conn, _ = server.accept()
-        start = time.thread_time()
-        out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-        with conn:
-            receive(conn, out, cpu, path=target, **options)
-        os.close(out)
-        cpu["receiver"] = time.thread_time() - start
-
-    thread = threading.Thread(target=serve)
-    thread.start()
-    start, client_cpu = time.perf_counter(), time.thread_time()
-    with socket.create_connection(server.getsockname()) as sock, open(source, "rb") as fh:
-        while block := fh.read(BLOCK):
-            sock.sendall(block)
-    cpu["client"] = time.thread_time() - client_cpu
-    thread.join()
-    cpu["seconds"] = time.perf_counter() - start
-    server.close()
-    target.unlink()
-    return cpu
+    if hasher.error is not None:
+        raise hasher.error
+    return {"hasher": hasher.cpu}
 
 
 def main() -> None:
@@ -160,11 +127,11 @@ def main() -> None:
     parser.add_argument("--block-kib", type=int, default=1024)
     args = parser.parse_args()
     block, kib = args.block_kib * 1024, args.block_kib
-    variants: dict[str, tuple[Callable[..., None], dict[str, object]]] = {
-        "raw copy": (receive_raw, {}),
-        f"splice + pread {kib} KiB": (receive_spliced, {"mode": "pread", "block": block}),
-        f"splice + mmap {kib} KiB": (receive_spliced, {"mode": "mmap", "block": block}),
-        "inline hash": (receive_inline, {}),
+    variants: dict[str, Receiver] = {
+        "raw copy": receive_into_file,
+        f"splice + pread {kib} KiB": partial(receive_spliced, mode="pread", block=block),
+        f"splice + mmap {kib} KiB": partial(receive_spliced, mode="mmap", block=block),
+        "inline hash": receive_inline,
     }
     (ROOT / "var").mkdir(exist_ok=True)
     with HeldPageReporting() as held, tempfile.TemporaryDirectory(dir=ROOT / "var") as tmp:
@@ -174,11 +141,11 @@ def main() -> None:
             for _ in range(SIZE // BLOCK):
                 fh.write(os.urandom(BLOCK))
         for _ in range(args.rounds):
-            for name, (receive, options) in variants.items():
-                cpu = transfer(receive, source, Path(tmp) / "copy.bin", **options)
-                seconds = cpu.pop("seconds")
+            for name, receive in variants.items():
+                t = loopback_copy(source, Path(tmp) / "copy.bin", receive)
+                cpu = {"client": t.client_cpu, **t.extra_cpu, "receiver": t.server_cpu}
                 threads = ", ".join(f"{k} {v:.2f}" for k, v in cpu.items())
-                print(f"{name:>24}: {SIZE / MiB / seconds:5.0f} MiB/s | CPU s: {threads}")
+                print(f"{name:>24}: {SIZE / MiB / t.seconds:5.0f} MiB/s | CPU s: {threads}")
 
 
 if __name__ == "__main__":
