@@ -112,3 +112,13 @@ def test_it_hashes_a_growing_file_in_the_background(tmp_path):
             hasher.advance(fh.tell())
     assert hasher.digest(len(data)) == hashlib.sha256(data).hexdigest()
     hasher.close()
+
+
+def test_a_hasher_told_of_bytes_the_file_lacks_gives_no_digest(tmp_path):
+    # finish_session then hashes the file itself instead of trusting a hash of fewer bytes.
+    path = tmp_path / "short.part"
+    path.write_bytes(os.urandom(3 * 2**20))
+    hasher = uploads._FileHasher(path)  # noqa: SLF001
+    assert hasher.digest(4 * 2**20) is None
+    assert isinstance(hasher.error, OSError) and "shorter" in str(hasher.error)
+    hasher.close()
