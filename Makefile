@@ -4,26 +4,32 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 
-.PHONY: demo test test-fast lint format venv bench vendor
+.PHONY: demo test test-fast lint imports format venv bench vendor requirements
 
+# requirements*.txt are compiled with hashes from requirements*.in (`make requirements`).
 $(VENV)/.stamp-run: requirements.txt
 	PYTHON=$(PYTHON) bash scripts/system-packages.sh run
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --disable-pip-version-check -r requirements.txt
+	$(PIP) install -q --disable-pip-version-check --require-hashes -r requirements.txt
 	touch $@
 
 $(VENV)/.stamp-dev: requirements.txt requirements-dev.txt $(VENV)/.stamp-run
-	$(PIP) install -q --disable-pip-version-check -r requirements-dev.txt
+	$(PIP) install -q --disable-pip-version-check --require-hashes -r requirements-dev.txt
+	touch $@
+
+$(VENV)/.stamp-demo: requirements-demo.txt $(VENV)/.stamp-run
+	$(PIP) install -q --disable-pip-version-check --require-hashes -r requirements-demo.txt
 	touch $@
 
 venv: $(VENV)/.stamp-dev
 
 ## Set everything up and start web, worker, beat and Redis on a simulated host (Ctrl-C stops all).
-demo: $(VENV)/.stamp-run
+demo: $(VENV)/.stamp-demo
 	bash scripts/demo.sh
 
-## All tests: fast logic tests plus real Redis, Celery worker, simulator, sshd and browser tests.
-test: $(VENV)/.stamp-dev
+## Everything CI checks: lint, format, the layer contracts, then every test (fast logic tests plus
+## real Redis, Celery worker, simulator, sshd and browser tests).
+test: $(VENV)/.stamp-dev lint imports
 	bash scripts/system-packages.sh test
 	$(PY) -m pytest -q
 
@@ -35,6 +41,10 @@ lint: $(VENV)/.stamp-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+## The import contracts in pyproject.toml: no room imports one above it (docs/architecture.md).
+imports: $(VENV)/.stamp-dev
+	$(VENV)/bin/lint-imports --no-cache
+
 format: $(VENV)/.stamp-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
@@ -42,3 +52,22 @@ format: $(VENV)/.stamp-dev
 bench: $(VENV)/.stamp-dev
 	bash scripts/system-packages.sh run
 	$(PY) bench/refresh.py
+
+## Re-fetch static/vendor/ (htmx, Bootstrap CSS, noVNC) from npm at the versions in scripts/vendor.sh.
+vendor:
+	bash scripts/vendor.sh
+
+# pip-tools lives in its own venv under .venv/, so it never lands in the project's environment.
+PIP_TOOLS   := $(VENV)/pip-tools
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make requirements" $(PIP_TOOLS)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
+
+$(PIP_TOOLS)/bin/pip-compile:
+	$(PYTHON) -m venv $(PIP_TOOLS)
+	$(PIP_TOOLS)/bin/pip install -q --disable-pip-version-check 'pip-tools==7.6.2'
+
+## Recompile requirements*.txt (pinned, hashed) from requirements*.in; current pins are kept.
+requirements: $(PIP_TOOLS)/bin/pip-compile
+	$(PIP_COMPILE) -o requirements.txt requirements.in
+	$(PIP_COMPILE) -o requirements-dev.txt requirements-dev.in
+	$(PIP_COMPILE) -o requirements-demo.txt requirements-demo.in

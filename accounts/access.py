@@ -4,23 +4,24 @@ Roles are Django groups: **admin** (hosts, users, everything; superusers count a
 **operator** (create and run domUs, fetch/upload ISOs, create volumes — on what they own or their
 teams own), **viewer** (read only, own and team objects). Any other group a user is in is a *team*.
 Objects a user may not see answer 404; actions a user may see but not do answer 403.
+
+The apps that own objects register who may see them (`register_visible`), so that code here and
+in the rooms between (a job's visibility follows its targets) can ask without importing them.
 """
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
-from hosts.models import Host, Job
+from accounts.roles import ADMIN_GROUP, OPERATOR_GROUP, ROLE_GROUPS, VIEWER_GROUP
 
-ADMIN_GROUP = "admin"
-OPERATOR_GROUP = "operator"
-VIEWER_GROUP = "viewer"
-ROLE_GROUPS = (ADMIN_GROUP, OPERATOR_GROUP, VIEWER_GROUP)
+__all__ = ["ADMIN_GROUP", "OPERATOR_GROUP", "ROLE_GROUPS", "VIEWER_GROUP"]
 
 User = AbstractBaseUser | AnonymousUser
 M = TypeVar("M", bound=Model)
@@ -83,63 +84,17 @@ def get_owned_for_user(qs: QuerySet[M], user: User, code: str, *, write: bool = 
     return obj
 
 
-# --- jobs ---------------------------------------------------------------------------------------
-def jobs_for_user(user: User) -> QuerySet[Job]:
-    """Jobs the user may see: all for admins, else theirs and those on objects they may see."""
-    qs = Job.objects.select_related("host", "requested_by")
-    if is_admin(user):
-        return qs
-    if not user.is_authenticated:
-        return qs.none()
-    return qs.filter(Q(requested_by=user) | _visible_target_keys(user))  # type: ignore[misc]
+# --- visibility providers -------------------------------------------------------------------
+Visible = Callable[[Any], QuerySet[Any]]
+_VISIBLE: dict[type[Model], Visible] = {}
 
 
-def _visible_target_keys(user: User) -> Q:
-    """Match jobs whose target is a domU, volume or ISO the user may see (by `target_key`)."""
-    from django.apps import apps
-    from django.db.models import CharField, F, Value
-    from django.db.models.functions import Cast, Concat
-
-    from hosts.models import IsoImage, Volume
-
-    def key(*parts: object) -> Concat:
-        return Concat(
-            *[Value(p) if isinstance(p, str) else Cast(p, CharField()) for p in parts],  # type: ignore[arg-type]
-            output_field=CharField(),
-        )
-
-    domain = apps.get_model("domains", "Domain")
-    keys = [
-        owned_for_user(domain.objects.all(), user).annotate(k=key("domain:", F("pk"))),
-        owned_for_user(Volume.objects.all(), user).annotate(
-            k=key("volume:", F("host_id"), ":", F("dataset"))
-        ),
-        owned_for_user(IsoImage.objects.all(), user).annotate(
-            k=key("iso:", F("host_id"), ":", F("file_name"))
-        ),
-    ]
-    condition = Q()
-    for qs in keys:
-        condition |= Q(target_key__in=qs.values("k"))
-    return condition
+def register_visible(model: type[Model], visible: Visible | None = None) -> None:
+    """Say which objects of `model` a user may see (default: owned objects, `owned_for_user`)."""
+    _VISIBLE[model] = visible or (lambda user: owned_for_user(model._default_manager.all(), user))
 
 
-def get_job_for_user(user: User, code: str) -> Job:
-    job = jobs_for_user(user).filter(code=code).first()
-    if job is None:
-        raise Http404("No such job")
-    return job
-
-
-# --- hosts: every signed-in user sees them (to place domUs); only admins change them ------------
-def hosts_for_user(user: User) -> QuerySet[Host]:
-    return Host.objects.all()
-
-
-def get_host_for_user(user: User, code: str, *, write: bool = False) -> Host:
-    host = hosts_for_user(user).filter(code=code).first()
-    if host is None:
-        raise Http404("No such host")
-    if write:
-        require_admin(user)
-    return host
+def visible_querysets(user: User) -> Iterator[tuple[type[Model], QuerySet[Any]]]:
+    """Yield (model, objects the user may see) for every model an app registered."""
+    for model, visible in _VISIBLE.items():
+        yield model, visible(user)

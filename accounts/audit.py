@@ -2,7 +2,7 @@
 changes, config restores and job starts.
 
 Views call `record(...)`; everything that Django signals (auth events, admin edits of users,
-groups and quotas, new jobs) is recorded by the receivers below, which `HostsConfig.ready`
+groups and quotas) is recorded by the receivers below, which `AccountsConfig.ready`
 connects. The request being served is kept in a context variable by `AuditContextMiddleware`, so
 a receiver knows who acted and from which address without being handed the request.
 
@@ -24,7 +24,7 @@ from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.http import HttpRequest, HttpResponse
 
-from hosts.models import AuditAction, AuditEntry, Job, Quota
+from accounts.models import AuditAction, AuditEntry, Quota
 
 log = logging.getLogger("xenpanel.audit")
 _request: contextvars.ContextVar[HttpRequest | None] = contextvars.ContextVar(
@@ -51,7 +51,7 @@ class AuditContextMiddleware:
 
 def client_address(request: HttpRequest | None) -> str | None:
     """Return the address the request came from (through trusted proxies), if valid."""
-    from xenpanel.client_ip import client_ip
+    from accounts.client_ip import client_ip
 
     return client_ip(request) if request is not None else None
 
@@ -278,22 +278,8 @@ def _quota_deleted(sender: Any, instance: Quota, **kwargs: Any) -> None:
     )
 
 
-# --- jobs -----------------------------------------------------------------------------------------
-def _job_created(sender: Any, instance: Job, created: bool, **kwargs: Any) -> None:
-    # Scheduled refreshes have no requester and would flood the list; the Jobs page has them.
-    if created and instance.requested_by_id and not kwargs.get("raw"):
-        record(
-            AuditAction.JOB_START,
-            actor=instance.requested_by,
-            target=instance,
-            target_type=instance.target_type,
-            target_label=instance.target_label or instance.title,
-            details={"job": instance.pk, "kind": instance.kind, "title": instance.title},
-        )
-
-
 def connect() -> None:
-    """Connect the receivers (called once from `HostsConfig.ready`)."""
+    """Connect the receivers (called once from `AccountsConfig.ready`)."""
     from axes.signals import user_locked_out
 
     user = get_user_model()
@@ -327,4 +313,3 @@ def connect() -> None:
     post_delete.connect(_group_deleted, sender=Group, dispatch_uid=f"{uid}.group_del")
     post_save.connect(_quota_saved, sender=Quota, dispatch_uid=f"{uid}.quota_post")
     post_delete.connect(_quota_deleted, sender=Quota, dispatch_uid=f"{uid}.quota_del")
-    post_save.connect(_job_created, sender=Job, dispatch_uid=f"{uid}.job")

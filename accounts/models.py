@@ -21,6 +21,7 @@ class Owned(models.Model):
     class Meta:
         abstract = True
 
+
 class Quota(models.Model):
     """Limits for one user or one team; every limit is optional."""
 
@@ -70,6 +71,7 @@ class Quota(models.Model):
     @property
     def scope_label(self) -> str:
         return f"team {self.team}" if self.team_id else f"user {self.user}"
+
 
 class AuditAction(models.TextChoices):
     LOGIN = "login", "Signed in"

@@ -13,19 +13,24 @@ A *user* quota counts what that user owns. A *team* quota counts what the team s
 owned by its members or given to the team. An action must fit every quota that applies to the
 owner of what it creates or starts — their own and each of their teams'. Admins have no limits.
 Empty limits are unlimited.
+
+The apps that own the counted objects register how to count them (`register_usage`): domains
+counts memory, vCPUs and domUs; storage counts disk and ISO storage. This module imports none of
+them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
 from django.db.models import Model, Q, QuerySet, Sum
 
-from hosts import access
-from hosts.models import IsoImage, Quota, Volume
-from hosts.models.storage import human_bytes
+from accounts import access
+from accounts.models import Quota
+from dom0.units import human_bytes
 
 RESOURCES = ("memory_mb", "vcpus", "disk_bytes", "iso_bytes", "domus")
 LABELS = {
@@ -35,8 +40,6 @@ LABELS = {
     "iso_bytes": "ISO storage",
     "domus": "domUs",
 }
-#: DomU states that hold memory and vCPUs on the host.
-RUNNING_STATES = ("running", "blocked", "paused", "dying")
 
 
 def fmt(resource: str, value: int) -> str:
@@ -116,38 +119,37 @@ def _scope_label(quota: Quota) -> str:
     return f"team {quota.team.name}"
 
 
-def _domains() -> QuerySet[Any]:
-    from django.apps import apps
-
-    return apps.get_model("domains", "Domain").objects.all()
-
-
 def _sum(qs: QuerySet[Any], field: str) -> int:
     return int(qs.aggregate(total=Sum(field))["total"] or 0)
 
 
+#: How an app counts one resource: (objects of the quota's scope, the object to leave out) -> use.
+Usage = Callable[[Q, "Model | None"], int]
+_USAGE: dict[str, Usage] = {}
+
+
+def register_usage(resource: str, count: Usage) -> None:
+    """Say how `resource` is counted; `count(scope, exclude)` gets a filter on owner/team."""
+    if resource not in RESOURCES:
+        raise ValueError(f"unknown quota resource {resource!r}")
+    _USAGE[resource] = count
+
+
+def sum_usage(qs: QuerySet[Any], field: str, scope: Q, exclude: Model | None) -> int:
+    """Return the sum of `field` over the scope's objects in `qs`, leaving out `exclude`."""
+    qs = qs.filter(scope)
+    if exclude is not None and isinstance(exclude, qs.model):
+        qs = qs.exclude(pk=exclude.pk)
+    return _sum(qs, field)
+
+
 def usage(quota: Quota, resource: str, *, exclude: Model | None = None) -> int:
     """Return how much of `resource` the quota's user or team holds (leaving out `exclude`)."""
-    scope = _scope_filter(quota)
-    if resource in ("memory_mb", "vcpus", "domus"):
-        qs = _domains().filter(scope)
-        if exclude is not None and exclude._meta.model_name == "domain":
-            qs = qs.exclude(pk=exclude.pk)
-        if resource == "domus":
-            return qs.count()
-        running = qs.filter(Q(should_run=True) | Q(state__in=RUNNING_STATES))
-        return _sum(running, resource)
-    if resource == "disk_bytes":
-        qs = Volume.objects.filter(scope).exclude(state=Volume.State.FAILED)
-        if isinstance(exclude, Volume):
-            qs = qs.exclude(pk=exclude.pk)
-        return _sum(qs, "size_bytes")
-    qs = IsoImage.objects.filter(scope).exclude(
-        state__in=(IsoImage.State.FAILED, IsoImage.State.CANCELLED)
-    )
-    if isinstance(exclude, IsoImage):
-        qs = qs.exclude(pk=exclude.pk)
-    return _sum(qs, "size_bytes")
+    try:
+        count = _USAGE[resource]
+    except KeyError:
+        raise LookupError(f"no app counts the quota resource {resource!r}") from None
+    return count(_scope_filter(quota), exclude)
 
 
 # --- checking and showing -----------------------------------------------------------------------
@@ -179,16 +181,6 @@ def allowance(owner: Any, resource: str, *, exclude: Model | None = None) -> int
         if getattr(quota, resource) is not None
     ]
     return min(lefts) if lefts else None
-
-
-def check_domain(owner: Any, domain: Any, *, creating: bool, new_volume: bool = False) -> None:
-    """Check a domU being created or started: its memory and vCPUs (and count, and new disk)."""
-    wanted = {"memory_mb": domain.memory_mb, "vcpus": domain.vcpus}
-    if creating:
-        wanted["domus"] = 1
-    check(owner, exclude=domain, **wanted)
-    if creating and new_volume and domain.volume is not None:
-        check(owner, exclude=domain.volume, disk_bytes=domain.volume.size_bytes)
 
 
 def remaining(user: Any, resources: tuple[str, ...] = RESOURCES) -> list[Remaining]:

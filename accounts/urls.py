@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from hosts.views import audit
+from accounts import views as audit
 
 app_name = "audit"
 urlpatterns = [path("", audit.audit_list, name="list")]

@@ -13,8 +13,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
-from hosts import access
-from hosts.models import AuditAction, AuditEntry
+from accounts import access
+from accounts.models import AuditAction, AuditEntry
 
 PAGE_SIZE = 50
 

@@ -64,9 +64,11 @@ def main() -> None:
 
 def seed(n_hosts: int, per_host: int, n_jobs: int):  # type: ignore[no-untyped-def]
     from django.contrib.auth import get_user_model
+    from django.contrib.contenttypes.models import ContentType
 
     from domains.models import Domain, DomainState
-    from hosts.models import Host, Job
+    from hosts.models import Host
+    from jobs.models import Job, JobTarget
 
     user = get_user_model().objects.create_superuser("bench", "b@example.com", "pw-bench-123")
     states = [DomainState.RUNNING, DomainState.BLOCKED, DomainState.NOT_RUNNING, DomainState.PAUSED]
@@ -123,20 +125,28 @@ def seed(n_hosts: int, per_host: int, n_jobs: int):  # type: ignore[no-untyped-d
         for h, host in enumerate(hosts)
         for i in range(per_host)
     )
-    Job.objects.bulk_create(
+    jobs = Job.objects.bulk_create(
         Job(
             kind="domain.start",
             title=f"Start d{j}",
-            target_type="domain",
-            target_key=f"domain:{j}",
             target_label=f"d{j}",
-            host=hosts[j % len(hosts)],
             requested_by=user,
             status="succeeded",
             progress=100,
             message="started",
         )
         for j in range(n_jobs)
+    )
+    host_type = ContentType.objects.get_for_model(Host)
+    JobTarget.objects.bulk_create(
+        JobTarget(
+            job=job,
+            role="host",
+            content_type=host_type,
+            object_id=hosts[j % len(hosts)].pk,
+            label=hosts[j % len(hosts)].name,
+        )
+        for j, job in enumerate(jobs)
     )
     return user
 

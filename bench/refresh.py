@@ -30,7 +30,7 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="xenpanel-bench-"))
-    from tests.support.services import start_redis
+    from xenpanel.devservices import start_redis, start_worker_process
 
     redis = start_redis(work)
     env = {
@@ -46,27 +46,8 @@ def main() -> None:
     # Host jobs mostly wait on the network: one worker process per core, threads inside.
     threads = max(1, args.concurrency // args.processes)
     workers = [
-        subprocess.Popen(
-            [
-                py,
-                "-m",
-                "celery",
-                "-A",
-                "xenpanel",
-                "worker",
-                "-Q",
-                "bench",
-                "-P",
-                "threads",
-                "-c",
-                str(threads),
-                "-n",
-                f"bench{i}@%h",
-                "-l",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
+        start_worker_process(
+            py, queues=["bench"], threads=threads, name=f"bench{i}@%h", cwd=ROOT, env=env
         )
         for i in range(args.processes)
     ]
@@ -76,10 +57,11 @@ def main() -> None:
         django.setup()
         from django.db import transaction
 
-        from hosts.dom0.sim import SimHost
-        from hosts.jobs.host_refresh import queue_refresh, queue_refresh_all
-        from hosts.models import Host, Job
+        from dom0.sim import SimHost
+        from hosts.jobs import queue_refresh, queue_refresh_all
+        from hosts.models import Host
         from hosts.simhosts import create_sim_host
+        from jobs.models import Job
 
         hosts = [create_sim_host(f"bench{i:02d}") for i in range(args.hosts)]
         for host in hosts:

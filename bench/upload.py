@@ -47,12 +47,6 @@ BLOCK = 16 * MiB
 PAGE_REPORTING = Path("/sys/module/page_reporting/parameters")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def make_image(path: Path, size: int) -> None:
     """Write `size` bytes of random-looking data with the ISO 9660 signature at 32769."""
     block = bytearray(os.urandom(BLOCK))
@@ -311,7 +305,7 @@ def run(args: argparse.Namespace, held: HeldPageReporting) -> None:
     size = args.size_mib * MiB
     per_gib = GiB / size
 
-    from tests.support.services import start_redis
+    from xenpanel.devservices import free_port, start_redis, wait_for_port
 
     tmp = Path(tempfile.mkdtemp(prefix="xenpanel-bench-", dir=ROOT / "var"))
     redis = start_redis(tmp)
@@ -341,15 +335,10 @@ def run(args: argparse.Namespace, held: HeldPageReporting) -> None:
              "--worker-class", "gthread", "--workers", "2", "--threads", "8", "--timeout", "300"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("gunicorn did not start") from None
-                time.sleep(0.2)
+        try:
+            wait_for_port(port, timeout=30, process=gunicorn)
+        except RuntimeError as exc:
+            raise SystemExit(f"gunicorn did not start: {exc}") from None
         # Warm both workers up (imports, DB connection) before taking the RSS baseline.
         for _ in range(8):
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)

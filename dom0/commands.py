@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from hosts.dom0 import validate
-from hosts.dom0.errors import ValidationError
+from dom0 import validate
+from dom0.errors import ValidationError
 
 __all__ = [
     "DEFAULT_POLICY",

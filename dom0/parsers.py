@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hosts.dom0 import errors
-from hosts.dom0.commands import VOLUME_COLUMNS, ZPOOL_COLUMNS
-from hosts.dom0.validate import redact_url
+from dom0 import errors
+from dom0.commands import VOLUME_COLUMNS, ZPOOL_COLUMNS
+from dom0.validate import redact_url
 
 __all__ = [
     "DiskInfo",

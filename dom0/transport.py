@@ -1,12 +1,12 @@
 """How the panel reaches a Dom0: one interface, three transports (local, SSH, simulator).
 
-Import everything from here; the implementations live in `hosts.dom0.transports`.
+Import everything from here; the implementations live in `dom0.transports`.
 """
 
 from __future__ import annotations
 
-from hosts.dom0 import errors
-from hosts.dom0.transports.base import (
+from dom0 import errors
+from dom0.transports.base import (
     CANCELLED_RC,
     FileStat,
     ProgressCallback,
@@ -15,16 +15,16 @@ from hosts.dom0.transports.base import (
     Transport,
     TransportConfig,
 )
-from hosts.dom0.transports.hostkeys import (
+from dom0.transports.hostkeys import (
     HostKeyInfo,
     fetch_host_key,
     fingerprint_sha256,
     host_key_info,
     parse_pinned_key,
 )
-from hosts.dom0.transports.local import LocalTransport
-from hosts.dom0.transports.simulated import SimTransport
-from hosts.dom0.transports.ssh import SSHTransport
+from dom0.transports.local import LocalTransport
+from dom0.transports.simulated import SimTransport
+from dom0.transports.ssh import SSHTransport
 
 __all__ = [
     "CANCELLED_RC",

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import urlsplit
 
-from hosts.dom0.errors import ValidationError
+from dom0.errors import ValidationError
 
 __all__ = [
     "MAX_SIZE",

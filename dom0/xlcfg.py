@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias, Union
 
-from hosts.dom0.errors import ParseError
+from dom0.errors import ParseError
 
 __all__ = [
     "DiskSpec",

@@ -1,12 +1,12 @@
-"""Who may see and act on which domU (the owned-object rules of `hosts.access`)."""
+"""Who may see and act on which domU (the owned-object rules of `accounts.access`)."""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from accounts import access
+from accounts.access import User
 from domains.models import Domain
-from hosts import access
-from hosts.access import User
 
 
 def domains_for_user(user: User) -> QuerySet[Domain]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from domains import quotas as domain_quotas
 from domains.models import Domain
-from hosts import quotas
-from hosts.choices import ACTIVE_JOB_STATUSES, TargetType
-from hosts.jobs import enqueue
-from hosts.models import Host, Job
+from hosts.models import Host
+from jobs.choices import ACTIVE_JOB_STATUSES
+from jobs.enqueue import Target, enqueue
+from jobs.models import Job
 
 CREATE = "domain.create"
 START = "domain.start"
@@ -46,7 +47,7 @@ def queue(
     Creating and starting take memory and vCPUs from the owner's quotas: QuotaExceeded if short.
     """
     if kind in (CREATE, START):
-        quotas.check_domain(
+        domain_quotas.check_domain(
             domain.owner,
             domain,
             creating=kind == CREATE,
@@ -55,10 +56,7 @@ def queue(
     return enqueue(
         kind,
         title=title,
-        target_type=TargetType.DOMAIN,
-        target_key=domain.target_key,
-        target_label=domain.name,
-        host=domain.host,
+        targets=[Target.locking("domain", domain), Target("host", domain.host)],
         user=user,
         params={"domain_id": domain.pk, **(params or {})},
     )
@@ -73,10 +71,7 @@ def queue_autostart(host: Host, domain_ids: list[int], *, reason: str) -> Job:
     return enqueue(
         AUTOSTART,
         title=f"Autostart domUs on {host.name}",
-        target_type=TargetType.HOST,
-        target_key=autostart_key(host),
-        target_label=host.name,
-        host=host,
+        targets=[Target("host", host, lock=autostart_key(host))],
         params={"domain_ids": domain_ids, "reason": reason},
     )
 
@@ -85,10 +80,7 @@ def queue_import(host: Host, name: str, *, user: Any) -> Job:
     return enqueue(
         IMPORT,
         title=f"Import {name} from {host.name}",
-        target_type=TargetType.HOST,
-        target_key=f"import:{host.pk}:{name}",
-        target_label=name,
-        host=host,
+        targets=[Target("host", host, lock=f"import:{host.pk}:{name}", label=name)],
         user=user,
         params={"name": name},
     )
@@ -96,7 +88,5 @@ def queue_import(host: Host, name: str, *, user: Any) -> Job:
 
 def active_job(domain: Domain) -> Job | None:
     return (
-        Job.objects.filter(target_key=domain.target_key, status__in=ACTIVE_JOB_STATUSES)
-        .order_by("created_at")
-        .first()
+        Job.objects.on(domain).filter(status__in=ACTIVE_JOB_STATUSES).order_by("created_at").first()
     )

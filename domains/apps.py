@@ -5,3 +5,24 @@ class DomainsConfig(AppConfig):
     name = "domains"
     verbose_name = "DomUs"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from accounts import access, quotas, roles
+        from domains import quotas as domain_quotas
+        from domains import usage
+        from domains.host_panel import host_domains_context
+        from domains.models import Domain
+        from domains.observe import on_listing_observed
+        from hosts.sections import register_section
+        from hosts.signals import listing_observed
+        from storage import users
+
+        access.register_visible(Domain)
+        quotas.register_usage("memory_mb", domain_quotas.memory_mb)
+        quotas.register_usage("vcpus", domain_quotas.vcpus)
+        quotas.register_usage("domus", domain_quotas.domus)
+        roles.register("domains", owned=("domain", "domainconfigversion"))
+        users.register("volume", usage.volume_users)
+        users.register("iso", usage.iso_users)
+        register_section("domains", "domains/_host_panel.html", host_domains_context, order=10)
+        listing_observed.connect(on_listing_observed, dispatch_uid="domains.observe")

@@ -9,8 +9,8 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from hosts.dom0 import xlcfg
-from hosts.dom0.xlcfg import DiskSpec, DomainConfig, VifSpec
+from dom0 import xlcfg
+from dom0.xlcfg import DiskSpec, DomainConfig, VifSpec
 
 #: Displays the panel hands out per host (ports 5901–5999). 0 is left alone: a desktop VNC
 #: server on the Dom0 itself usually sits on 5900.

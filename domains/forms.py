@@ -6,13 +6,15 @@ from typing import Any
 
 from django import forms
 
+from accounts import access, quotas
+from dom0 import validate
+from dom0.errors import ValidationError as Dom0ValidationError
 from domains import cfg
 from domains.models import Domain
-from hosts import access, quotas
-from hosts.choices import JobStatus
-from hosts.dom0 import validate
-from hosts.dom0.errors import ValidationError as Dom0ValidationError
-from hosts.models import Host, IsoImage, Job, Volume
+from hosts.models import Host
+from jobs.choices import JobStatus
+from jobs.models import Job
+from storage.models import IsoImage, Volume
 
 GIB = 2**30
 NEW, EXISTING = "new", "existing"
@@ -42,10 +44,11 @@ def new_dataset(host: Host, name: str) -> str:
 
 def scanned_datasets(host: Host) -> set[str]:
     """Return the volumes the host's last volume scan found that the panel does not manage."""
-    from hosts.jobs.volumes import SCAN, scan_key
+    from storage.jobs.volumes import SCAN
 
     scan = (
-        Job.objects.filter(kind=SCAN, target_key=scan_key(host), status=JobStatus.SUCCEEDED)
+        Job.objects.on(host)
+        .filter(kind=SCAN, status=JobStatus.SUCCEEDED)
         .order_by("-finished_at")
         .first()
     )

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
+from accounts import access
 from domains.access import domains_for_user
 from domains.models import Domain
-from hosts import access
-from hosts.choices import ACTIVE_JOB_STATUSES
-from hosts.models import Host, Job
+from hosts.models import Host
+from jobs.choices import ACTIVE_JOB_STATUSES
+from jobs.models import Job
 
 
 def host_domains_context(request: HttpRequest, host: Host) -> dict[str, object]:
     domains = list(domains_for_user(request.user).filter(host=host))
     managed = set(Domain.objects.filter(host=host).values_list("name", flat=True))
     seen = [d for d in (host.facts or {}).get("domains", []) if d.get("domid") != 0]
-    keys = [d.target_key for d in domains]
+    active = Job.objects.filter(status__in=ACTIVE_JOB_STATUSES)
     busy = (
-        Job.objects.filter(
-            host=host, kind__startswith="domain.", status__in=ACTIVE_JOB_STATUSES
-        ).exists()
-        or Job.objects.filter(target_key__in=keys, status__in=ACTIVE_JOB_STATUSES).exists()
+        active.on(host).filter(kind__startswith="domain.").exists()
+        or active.on_any(domains).exists()
     )
     return {
         "host_domains": domains,

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
-from hosts.models import Owned
+from accounts.models import Owned
 
 
 class DomainState(models.TextChoices):
@@ -49,10 +49,10 @@ class Domain(Owned):
     memory_mb = models.PositiveIntegerField()
     vcpus = models.PositiveSmallIntegerField(default=1)
     volume = models.ForeignKey(
-        "hosts.Volume", null=True, blank=True, on_delete=models.SET_NULL, related_name="domains"
+        "storage.Volume", null=True, blank=True, on_delete=models.SET_NULL, related_name="domains"
     )
     iso = models.ForeignKey(
-        "hosts.IsoImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="domains"
+        "storage.IsoImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="domains"
     )
     bridge = models.CharField(max_length=16, blank=True)
     vnc_enabled = models.BooleanField(default=True)
@@ -99,7 +99,7 @@ class Domain(Owned):
         return reverse("domains:detail", args=[self.code])
 
     @property
-    def target_key(self) -> str:
+    def lock_key(self) -> str:
         return f"domain:{self.pk}"
 
     @property

@@ -1,7 +1,8 @@
 """Reconcile domUs with what a host's `xl list` showed; notice a Dom0 reboot; queue autostart.
 
 FreeBSD has no xendomains rc script: after a Dom0 reboot only Domain-0 comes back. Every host
-refresh/poll (beat, every minute by default) calls `observe_domains` with the rows it just read.
+refresh/poll (beat, every minute by default) sends `hosts.signals.listing_observed` with the rows
+it just read; `on_listing_observed` (connected in `DomainsConfig.ready`) hands them on here.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from domains import actions, records
 from domains.models import Domain
-from hosts.choices import ACTIVE_JOB_STATUSES
-from hosts.models import Host, Job
+from hosts.models import Host
+from jobs.choices import ACTIVE_JOB_STATUSES
+from jobs.models import Job, JobTarget
 
 #: A domU whose job ended this recently is left for the next poll: the `xl list` a poll compares
 #: may have been read before that job's work.
@@ -72,9 +74,7 @@ def stopped_on_their_own(
     domains: Sequence[Domain], present: set[str], busy: set[str]
 ) -> list[Domain]:
     """Return the domUs that should run but are gone, with no job of the panel's behind it."""
-    return [
-        d for d in domains if d.should_run and d.name not in present and d.target_key not in busy
-    ]
+    return [d for d in domains if d.should_run and d.name not in present and d.lock_key not in busy]
 
 
 def settle_stopped(host: Host, domains: Sequence[Domain], present: set[str]) -> None:
@@ -85,27 +85,34 @@ def settle_stopped(host: Host, domains: Sequence[Domain], present: set[str]) -> 
     reason; the next poll settles it.
     """
     since = timezone.now() - SETTLE_AFTER
-    keys = [d.target_key for d in domains if d.should_run and d.name not in present]
+    keys = [d.lock_key for d in domains if d.should_run and d.name not in present]
     if not keys:
         return
-    jobs = Job.objects.filter(target_key__in=keys)
+    targets = JobTarget.objects.filter(lock_key__in=keys)
     busy = set(
-        jobs.filter(Q(status__in=ACTIVE_JOB_STATUSES) | Q(finished_at__gte=since)).values_list(
-            "target_key", flat=True
-        )
+        targets.filter(
+            Q(job__status__in=ACTIVE_JOB_STATUSES) | Q(job__finished_at__gte=since)
+        ).values_list("lock_key", flat=True)
     )
-    for job in Job.objects.filter(
-        kind=actions.AUTOSTART,
-        target_key=actions.autostart_key(host),
-        status__in=ACTIVE_JOB_STATUSES,
-    ):
-        busy |= {f"domain:{pk}" for pk in job.params.get("domain_ids", [])}
+    by_pk = {d.pk: d for d in domains}
+    for job in _autostart_jobs(host).filter(status__in=ACTIVE_JOB_STATUSES):
+        busy |= {by_pk[pk].lock_key for pk in job.params.get("domain_ids", []) if pk in by_pk}
     gone = stopped_on_their_own(domains, present, busy)
     if gone:
         # Only where should_run is still set: a job may have changed it since the rows were read.
         Domain.objects.filter(pk__in=[d.pk for d in gone], should_run=True).update(should_run=False)
 
 
+def _autostart_jobs(host: Host) -> QuerySet[Job]:
+    return Job.objects.holding([actions.autostart_key(host)]).filter(kind=actions.AUTOSTART)
+
+
 def _autostart_pending(host: Host) -> bool:
-    jobs = Job.objects.filter(kind=actions.AUTOSTART, target_key=actions.autostart_key(host))
-    return jobs.filter(status__in=ACTIVE_JOB_STATUSES).exists()
+    return _autostart_jobs(host).filter(status__in=ACTIVE_JOB_STATUSES).exists()
+
+
+def on_listing_observed(
+    sender: Any, host: Host, domains: list[dict[str, Any]], dom0_cpu_seconds: float | None, **_: Any
+) -> None:
+    """Receive `hosts.signals.listing_observed`."""
+    observe_domains(host, domains, dom0_cpu_seconds=dom0_cpu_seconds)

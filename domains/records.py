@@ -8,12 +8,12 @@ from typing import Any
 from django.db.models import Max
 from django.utils import timezone
 
+from dom0.errors import ParseError
 from domains import cfg
 from domains.models import Domain, DomainConfigVersion, DomainState
-from hosts.dom0.errors import ParseError
-from hosts.models import IsoImage, Volume
+from storage.models import IsoImage, Volume
 
-#: `xl list` states (hosts.dom0.parsers.DomainState values) to ours; "runnable" is running.
+#: `xl list` states (dom0.parsers.DomainState values) to ours; "runnable" is running.
 _STATES = {
     "running": DomainState.RUNNING,
     "runnable": DomainState.RUNNING,

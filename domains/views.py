@@ -11,15 +11,19 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts import access, audit, quotas
+from accounts.models import AuditAction
 from domains import actions, cfg, history, records
 from domains import vnc as vnc_info
 from domains.access import domains_for_user, get_domain_for_user, may_operate
 from domains.forms import NEW, DomainForm, host_domain_names
 from domains.host_panel import host_domains_context
 from domains.models import Domain, DomainConfigVersion
-from hosts import access, audit, quotas
-from hosts.choices import ACTIVE_JOB_STATUSES
-from hosts.models import AuditAction, Host, IsoImage, Job, Volume
+from hosts import access as host_access
+from hosts.models import Host
+from jobs.choices import ACTIVE_JOB_STATUSES
+from jobs.models import Job, JobTarget
+from storage.models import IsoImage, Volume
 
 GIB = 2**30
 
@@ -29,9 +33,9 @@ GIB = 2**30
 
 def domain_list(request: HttpRequest) -> HttpResponse:
     domains = list(domains_for_user(request.user).select_related("owner", "volume"))
-    active = _active_keys([d.target_key for d in domains])
+    active = _active_keys([d.lock_key for d in domains])
     for d in domains:  # a cancelled create: offer Delete, not Start
-        d.never_made = records.never_made(d) and d.target_key not in active
+        d.never_made = records.never_made(d) and d.lock_key not in active
     context = {
         "domains": domains,
         "watch_fast": bool(active),
@@ -43,9 +47,9 @@ def domain_list(request: HttpRequest) -> HttpResponse:
 
 def host_panel(request: HttpRequest, code: str) -> HttpResponse:
     """The host page's domU section on its own (the section polls it)."""
-    host = access.get_host_for_user(request.user, code)
+    host = host_access.get_host_for_user(request.user, code)
     return render(
-        request, "hosts/_domus.html", {"host": host, **host_domains_context(request, host)}
+        request, "domains/_host_panel.html", {"host": host, **host_domains_context(request, host)}
     )
 
 
@@ -53,9 +57,9 @@ def _active_keys(keys: list[str]) -> set[str]:
     if not keys:
         return set()
     return set(
-        Job.objects.filter(target_key__in=keys, status__in=ACTIVE_JOB_STATUSES).values_list(
-            "target_key", flat=True
-        )
+        JobTarget.objects.filter(
+            lock_key__in=keys, job__status__in=ACTIVE_JOB_STATUSES
+        ).values_list("lock_key", flat=True)
     )
 
 
@@ -162,9 +166,7 @@ def _detail_context(request: HttpRequest, domain: Domain) -> dict[str, Any]:
         "isos": access.owned_for_user(
             IsoImage.objects.filter(host=domain.host, state=IsoImage.State.READY), request.user
         ),
-        "jobs": Job.objects.filter(target_key=domain.target_key).select_related("requested_by")[
-            :10
-        ],
+        "jobs": Job.objects.on(domain).select_related("requested_by")[:10],
     }
 
 
@@ -179,7 +181,7 @@ def domain_live(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _live_context(request: HttpRequest, domain: Domain) -> dict[str, Any]:
-    jobs = Job.objects.filter(target_key=domain.target_key).order_by("-created_at", "-id")
+    jobs = Job.objects.on(domain).order_by("-created_at", "-id")
     job = jobs.filter(status__in=ACTIVE_JOB_STATUSES).order_by("created_at").first()
     last = job or jobs.first()
     text = records.current_version(domain)
@@ -355,7 +357,7 @@ def _int(value: str | None, default: int) -> int:
 @require_POST
 def domain_import(request: HttpRequest, code: str) -> HttpResponse:
     """Adopt a domU the host runs but the panel does not know (admins only)."""
-    host = access.get_host_for_user(request.user, code, write=True)
+    host = host_access.get_host_for_user(request.user, code, write=True)
     name = request.POST.get("name", "")
     known = set(Domain.objects.filter(host=host).values_list("name", flat=True))
     if name not in host_domain_names(host) or name in known or name == "Domain-0":

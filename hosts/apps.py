@@ -7,7 +7,13 @@ class HostsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from hosts import audit
-        from hosts.jobs import handlers  # noqa: F401  (registers the job kinds)
+        from accounts import roles
+        from hosts.connect import transport_for
+        from hosts.jobs import POLL
+        from hosts.models import Host
+        from jobs import registry
 
-        audit.connect()
+        registry.register_transport(Host, transport_for)
+        registry.register_target_filter("host", "Host", Host)
+        registry.register_quiet_kind(POLL)
+        roles.register("hosts", read=("host",))

@@ -1,4 +1,4 @@
-"""Choice sets for hosts and jobs."""
+"""Choice sets for hosts."""
 
 from django.db import models
 
@@ -14,28 +14,3 @@ class HostStatus(models.TextChoices):
     OK = "ok", "Reachable"
     UNREACHABLE = "unreachable", "Unreachable"
     ERROR = "error", "Error"
-
-
-class JobStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-
-
-ACTIVE_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
-
-
-class StepStatus(models.TextChoices):
-    RUNNING = "running", "Running"
-    OK = "ok", "OK"
-    FAILED = "failed", "Failed"
-
-
-class TargetType(models.TextChoices):
-    SYSTEM = "system", "System"
-    HOST = "host", "Host"
-    VOLUME = "volume", "Volume"
-    ISO = "iso", "ISO image"
-    DOMAIN = "domain", "DomU"

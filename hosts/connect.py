@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from hosts.dom0.transport import Transport, TransportConfig, make_transport
+from dom0.transport import Transport, TransportConfig, make_transport
 from hosts.models import Host
 
 

@@ -1,4 +1,4 @@
-"""Forms for hosts; every field that reaches a host is checked by hosts.dom0.validate."""
+"""Forms for hosts; every field that reaches a host is checked by dom0.validate."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 from django import forms
 
+from dom0 import validate
+from dom0.errors import ValidationError as Dom0ValidationError
 from hosts.choices import Transport
-from hosts.dom0 import validate
-from hosts.dom0.errors import ValidationError as Dom0ValidationError
 from hosts.models import Host
 
 _QUEUE_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")

@@ -2,44 +2,56 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 
+from dom0 import commands, parsers
+from dom0.errors import Dom0Error, HostUnreachable, XenNotRunning
 from hosts import readiness
-from hosts.choices import ACTIVE_JOB_STATUSES, HostStatus, TargetType
-from hosts.dom0 import commands, parsers
-from hosts.dom0.errors import Dom0Error, HostUnreachable, XenNotRunning
-from hosts.jobs.context import JobContext
-from hosts.jobs.enqueue import enqueue
-from hosts.jobs.registry import job_kind
+from hosts.choices import HostStatus
 from hosts.listing import domu_totals, listing_row
-from hosts.models import Host, Job
+from hosts.models import Host
+from hosts.signals import listing_observed
+from jobs.choices import ACTIVE_JOB_STATUSES
+from jobs.context import JobContext
+from jobs.enqueue import Target, enqueue
+from jobs.models import Job, JobTarget
+from jobs.registry import job_kind
 
 REFRESH = "host.refresh"
 POLL = "host.poll"  # the scheduled, lighter refresh (facts + xl list)
+
+#: Steps other apps add to a full refresh (storage reads `zpool list`): fn(ctx, host).
+RefreshStep = Callable[[JobContext, Host], None]
+_REFRESH_STEPS: list[RefreshStep] = []
+
+
+def register_refresh_step(step: RefreshStep) -> None:
+    """Run `step(ctx, host)` at the end of every full refresh (the Refresh button), not polls."""
+    if step not in _REFRESH_STEPS:
+        _REFRESH_STEPS.append(step)
 
 
 def queue_refresh(host: Host, *, user: Any = None, full: bool = True) -> Job:
     return enqueue(
         REFRESH if full else POLL,
         title=f"{'Refresh' if full else 'Poll'} {host.name}",
-        target_type=TargetType.HOST,
-        target_key=host.target_key,
-        target_label=host.name,
-        host=host,
+        targets=[Target.locking("host", host)],
         user=user,
     )
 
 
 def queue_refresh_all() -> int:
     """Queue one poll per host (parallel, one task each); skip hosts with a refresh pending."""
-    busy = set(
-        Job.objects.filter(kind__in=[REFRESH, POLL], status__in=ACTIVE_JOB_STATUSES).values_list(
-            "host_id", flat=True
-        )
-    )
+    busy = JobTarget.objects.filter(
+        job__kind__in=[REFRESH, POLL],
+        job__status__in=ACTIVE_JOB_STATUSES,
+        content_type=ContentType.objects.get_for_model(Host),
+    ).values("object_id")
     count = 0
     with transaction.atomic():
         for host in Host.objects.exclude(pk__in=busy):
@@ -59,17 +71,18 @@ def poll(ctx: JobContext) -> str:
 
 
 def _refresh(ctx: JobContext, *, full: bool) -> str:
-    host = ctx.job.host
-    assert host is not None
+    host: Host = ctx.target("host")
     gathered = readiness.Gathered()
     try:
         ctx.progress(5, "Reading xl info")
         facts = _facts(ctx, gathered)
         ctx.progress(40 if full else 70, "Reading xl list")
-        _domains(ctx, facts, gathered)
+        _domains(ctx, host, facts, gathered)
         if full:
             ctx.progress(60, "Checking Dom0 readiness")
             _gather_readiness(ctx, host, gathered)
+            for step in _REFRESH_STEPS:
+                step(ctx, host)
     except HostUnreachable as exc:
         _save(host, status=HostStatus.UNREACHABLE, reason=str(exc))
         raise
@@ -118,7 +131,9 @@ def _facts(ctx: JobContext, gathered: readiness.Gathered) -> dict[str, Any]:
     }
 
 
-def _domains(ctx: JobContext, facts: dict[str, Any], gathered: readiness.Gathered) -> None:
+def _domains(
+    ctx: JobContext, host: Host, facts: dict[str, Any], gathered: readiness.Gathered
+) -> None:
     result = ctx.run(commands.xl_list(), label="List domains", timeout=30)
     rows = parsers.parse_xl_list(result.stdout)
     domains = [listing_row(row) for row in rows]
@@ -130,9 +145,9 @@ def _domains(ctx: JobContext, facts: dict[str, Any], gathered: readiness.Gathere
     facts["dom0_vcpus"] = dom0["vcpus"] if dom0 else None
     facts["dom0_cpu_seconds"] = dom0["cpu_seconds"] if dom0 else None
     ctx.result(domains=facts["domu_count"])
-    from domains.observe import observe_domains
-
-    observe_domains(ctx.job.host, domains, dom0_cpu_seconds=facts["dom0_cpu_seconds"])
+    listing_observed.send(
+        sender=Host, host=host, domains=domains, dom0_cpu_seconds=facts["dom0_cpu_seconds"]
+    )
 
 
 def _gather_readiness(ctx: JobContext, host: Host, g: readiness.Gathered) -> None:

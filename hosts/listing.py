@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hosts.dom0.parsers import DomainRow
+from dom0.parsers import DomainRow
 
 
 def listing_row(row: DomainRow) -> dict[str, Any]:

@@ -8,8 +8,8 @@ from typing import Any
 from django.db import models
 from django.urls import reverse
 
+from dom0.commands import PathPolicy
 from hosts.choices import HostStatus, Transport
-from hosts.dom0.commands import PathPolicy
 
 
 class Host(models.Model):
@@ -91,8 +91,14 @@ class Host(models.Model):
         return reverse("hosts:detail", args=[self.code])
 
     @property
-    def target_key(self) -> str:
+    def lock_key(self) -> str:
+        """Return the key a job locks to have this host to itself (refresh, scans)."""
         return f"host:{self.pk}"
+
+    @property
+    def job_queue(self) -> str:
+        """Return the Celery queue of this host's jobs ('' for the central pool)."""
+        return self.queue
 
     def path_policy(self) -> PathPolicy:
         """Return the directories commands may touch on this host (its config and ISO dirs)."""

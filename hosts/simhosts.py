@@ -29,7 +29,7 @@ def create_sim_host(
     qemu-system-x86_64 allow, the built-in RFB server otherwise); it applies to an existing
     state directory too, so the demo turns it on for hosts it made before.
     """
-    from hosts.dom0.sim import SimHost, make_shims, seed_host
+    from dom0.sim import SimHost, make_shims, seed_host
 
     state_dir = Path(state_dir or Path(settings.SIM_DIR) / name)
     if reset or not (state_dir / "state.json").exists():

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from hosts.views import hosts
+from hosts import views as hosts
 
 app_name = "hosts"
 urlpatterns = [

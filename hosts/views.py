@@ -8,35 +8,41 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from domains.host_panel import host_domains_context
-from hosts import access
+from accounts import access
+from dom0.errors import Dom0Error
+from hosts import access as host_access
 from hosts.choices import Transport
 from hosts.connect import panel_key_path
-from hosts.dom0.errors import Dom0Error
 from hosts.forms import HostForm
-from hosts.jobs.host_refresh import REFRESH, queue_refresh
+from hosts.jobs import REFRESH, queue_refresh
 from hosts.models import Host
-from hosts.storage_panel import host_storage_context
+from hosts.sections import section_context
+from jobs import access as job_access
+from jobs.choices import ACTIVE_JOB_STATUSES
+from jobs.models import Job
 
 
 def host_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "hosts/list.html",
-        {"hosts": access.hosts_for_user(request.user), "is_admin": access.is_admin(request.user)},
+        {
+            "hosts": host_access.hosts_for_user(request.user),
+            "is_admin": access.is_admin(request.user),
+        },
     )
 
 
 def host_detail(request: HttpRequest, code: str) -> HttpResponse:
-    host = access.get_host_for_user(request.user, code)
+    host = host_access.get_host_for_user(request.user, code)
     context = _detail_context(request, host)
     template = "hosts/_detail_body.html" if request.htmx else "hosts/detail.html"
     return render(request, template, context)
 
 
 def _detail_context(request: HttpRequest, host: Host) -> dict[str, object]:
-    jobs = access.jobs_for_user(request.user).filter(host=host)[:10]
-    active = host.jobs.filter(kind=REFRESH, status__in=["queued", "running"]).first()
+    jobs = job_access.jobs_for_user(request.user).on(host)[:10]
+    active = Job.objects.on(host).filter(kind=REFRESH, status__in=ACTIVE_JOB_STATUSES).first()
     facts = host.facts or {}
     return {
         "host": host,
@@ -59,8 +65,7 @@ def _detail_context(request: HttpRequest, host: Host) -> dict[str, object]:
             None,
         ),
         "public_key": _public_key(),
-        **host_storage_context(request, host),
-        **host_domains_context(request, host),
+        **section_context(request, host),
     }
 
 
@@ -100,7 +105,7 @@ def host_create(request: HttpRequest) -> HttpResponse:
 
 
 def host_edit(request: HttpRequest, code: str) -> HttpResponse:
-    host = access.get_host_for_user(request.user, code, write=True)
+    host = host_access.get_host_for_user(request.user, code, write=True)
     old_address = (host.address, host.ssh_port)
     form = HostForm(request.POST or None, instance=host)
     if host.transport == Transport.SIM:
@@ -118,7 +123,7 @@ def host_edit(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_POST
 def host_refresh(request: HttpRequest, code: str) -> HttpResponse:
-    host = access.get_host_for_user(request.user, code, write=True)
+    host = host_access.get_host_for_user(request.user, code, write=True)
     with transaction.atomic():
         job = queue_refresh(host, user=request.user)
     messages.info(request, f"Refreshing {host.name} (job #{job.pk}).")
@@ -127,14 +132,14 @@ def host_refresh(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_POST
 def host_fetch_key(request: HttpRequest, code: str) -> HttpResponse:
-    host = access.get_host_for_user(request.user, code, write=True)
+    host = host_access.get_host_for_user(request.user, code, write=True)
     _fetch_key(request, host)
     return redirect(host)
 
 
 @require_POST
 def host_pin_key(request: HttpRequest, code: str) -> HttpResponse:
-    host = access.get_host_for_user(request.user, code, write=True)
+    host = host_access.get_host_for_user(request.user, code, write=True)
     expected = request.POST.get("fingerprint", "")
     if not host.pending_host_key or expected != host.pending_host_key_fingerprint:
         messages.error(request, "The key changed since it was shown; fetch it again.")
@@ -151,7 +156,7 @@ def host_pin_key(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_POST
 def host_delete(request: HttpRequest, code: str) -> HttpResponse:
-    host = access.get_host_for_user(request.user, code, write=True)
+    host = host_access.get_host_for_user(request.user, code, write=True)
     if request.POST.get("confirm") != host.name:
         messages.error(request, f"Type the host name ({host.name}) to remove it from the panel.")
         return redirect(host)
@@ -162,7 +167,7 @@ def host_delete(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _fetch_key(request: HttpRequest, host: Host) -> None:
-    from hosts.dom0.transport import fetch_host_key
+    from dom0.transport import fetch_host_key
 
     try:
         info = fetch_host_key(host.address, host.ssh_port, timeout=10)

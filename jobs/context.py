@@ -1,4 +1,4 @@
-"""What a job handler sees: its job, a transport to its host, and steps that record themselves."""
+"""What a job handler sees: its job, its targets, transports to hosts, and recorded steps."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from hosts.choices import StepStatus
-from hosts.models import Job, JobStep
+from jobs.choices import StepStatus
+from jobs.models import Job, JobStep
+from jobs.registry import transport_factory
 
 if TYPE_CHECKING:
-    from hosts.dom0.transport import Result, Transport
+    from django.db.models import Model
+
+    from dom0.transport import Result, Transport
 
 OUTPUT_TAIL = 8 * 1024
 PROGRESS_INTERVAL = 0.25
@@ -39,7 +42,8 @@ class JobContext:
     def __init__(self, job: Job, *, redelivered: bool = False) -> None:
         self.job = job
         self.redelivered = redelivered
-        self._transport: Transport | None = None
+        self._transports: dict[tuple[type, Any], Transport] = {}
+        self._targets: dict[str, Any] = {}
         self._secrets: list[str] = []
         # A fresh job has no steps yet; only a redelivered one continues a numbering.
         self._seq = job.steps.count() if job.attempt > 1 else 0
@@ -106,16 +110,28 @@ class JobContext:
         with self.step(label) as record:
             record.output = self.redact(output)
 
-    # --- host access ----------------------------------------------------------------------------
+    # --- targets and host access ------------------------------------------------------------------
+    def target(self, role: str) -> Any:
+        """Return the job's target object in `role` (fresh from the DB), or None if it is gone."""
+        if role not in self._targets:
+            row = self.job.targets.filter(role=role).first()
+            self._targets[role] = row.obj if row is not None and row.content_type_id else None
+        return self._targets[role]
+
+    def transport_for(self, obj: Model) -> Transport:
+        """Return a transport to `obj` (a host), opened once per job."""
+        key = (type(obj), obj.pk)
+        if key not in self._transports:
+            self._transports[key] = transport_factory(obj)(obj)
+        return self._transports[key]
+
     @property
     def transport(self) -> Transport:
-        if self._transport is None:
-            from hosts.connect import transport_for
-
-            if self.job.host is None:
-                raise RuntimeError("this job has no host")
-            self._transport = transport_for(self.job.host)
-        return self._transport
+        """Return the transport to the job's "host" target."""
+        host = self.target("host")
+        if host is None:
+            raise RuntimeError("this job has no host")
+        return self.transport_for(host)
 
     def run(
         self,
@@ -125,17 +141,18 @@ class JobContext:
         timeout: float = DEFAULT_TIMEOUT,
         check: bool = True,
         stdin: bytes | None = None,
+        on: Transport | None = None,
     ) -> Result:
-        """Run one command on the job's host as a recorded step.
+        """Run one command on the job's host (or the transport `on`) as a recorded step.
 
         With check=True a non-zero exit raises the typed error the parsers map it to (its message
         becomes the job's error); with check=False the result is returned for the caller to judge.
         """
-        from hosts.dom0.parsers import classify_error
+        from dom0.parsers import classify_error
 
         self.check_cancelled()
         with self.step(label or argv[0], argv) as record:
-            result = self.transport.run(list(argv), timeout=timeout, stdin=stdin)
+            result = (on or self.transport).run(list(argv), timeout=timeout, stdin=stdin)
             record.rc = result.rc
             record.seconds = round(result.seconds, 3)
             record.output = self.redact(tail(_combine(result.stdout, result.stderr)))
@@ -144,9 +161,9 @@ class JobContext:
         return result
 
     def close(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
+        transports, self._transports = list(self._transports.values()), {}
+        for transport in transports:
+            transport.close()
 
     def result(self, **values: Any) -> None:
         """Add to the job's result; the runner saves it with the job's final status."""

@@ -1,21 +1,54 @@
-"""Create job rows and hand them to Celery once the transaction commits."""
+"""Create job rows with their targets and hand them to Celery once the transaction commits."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import Model
+from django.utils import timezone
 
-from hosts.choices import ACTIVE_JOB_STATUSES, JobStatus
-from hosts.models import Host, Job
+from accounts import audit
+from accounts.models import AuditAction
+from jobs.choices import ACTIVE_JOB_STATUSES, JobStatus
+from jobs.models import Job, JobTarget
 
 
-def queue_for(host: Host | None) -> str:
-    if host is not None and host.queue:
-        return host.queue
+@dataclass(frozen=True)
+class Target:
+    """An object a job acts on, its role in the job, and the key it locks ('' for none).
+
+    `Target.locking(role, obj)` locks the object's own `lock_key`; a plain `Target(role, obj)`
+    names the object without locking it (a domU job names its host so that it shows on the host's
+    page and reaches the host, but two domUs' jobs on one host still run side by side).
+    """
+
+    role: str
+    obj: Model | None = None
+    lock: str = ""
+    label: str = ""
+
+    @classmethod
+    def locking(cls, role: str, obj: Model, *, label: str = "") -> Target:
+        return cls(role, obj, lock=obj.lock_key, label=label)  # type: ignore[attr-defined]
+
+    @property
+    def text(self) -> str:
+        return (self.label or (str(self.obj) if self.obj is not None else self.role))[:200]
+
+
+def queue_for(targets: Sequence[Target]) -> str:
+    """Return the first target's own queue (a host with a worker on it), else the default."""
+    for target in targets:
+        queue = getattr(target.obj, "job_queue", "") if target.obj is not None else ""
+        if queue:
+            return str(queue)
     return settings.CELERY_TASK_DEFAULT_QUEUE
 
 
@@ -23,43 +56,65 @@ def enqueue(
     kind: str,
     *,
     title: str,
-    target_type: str,
-    target_key: str,
-    target_label: str = "",
-    host: Host | None = None,
+    targets: Sequence[Target],
     user: AbstractBaseUser | AnonymousUser | None = None,
     params: dict[str, Any] | None = None,
 ) -> Job:
     """Create a queued job and send it to its queue after the surrounding transaction commits."""
-    from hosts.tasks import run_job
+    from jobs.tasks import run_job
 
     requested_by = user if user is not None and user.is_authenticated else None
-    queue = queue_for(host)
+    queue = queue_for(targets)
     job = Job.objects.create(
         kind=kind,
         title=title,
-        target_type=target_type,
-        target_key=target_key,
-        target_label=target_label,
-        host=host,
+        target_label=targets[0].text if targets else "",
         requested_by=requested_by,
         params=params or {},
         queue=queue,
         message="Waiting for a worker",
     )
+    add_targets(job, targets)
+    if requested_by is not None:
+        # Scheduled refreshes have no requester and would flood the list; the Jobs page has them.
+        audit.record(
+            AuditAction.JOB_START,
+            actor=requested_by,
+            target=job,
+            target_type=targets[0].role if targets else "job",
+            target_label=job.target_label or job.title,
+            details={"job": job.pk, "kind": job.kind, "title": job.title},
+        )
     transaction.on_commit(partial(run_job.apply_async, args=[job.pk], queue=queue))
     return job
+
+
+def add_targets(job: Job, targets: Sequence[Target]) -> None:
+    """Record targets of a job (an object a running job made can be added, without a lock)."""
+    JobTarget.objects.bulk_create(
+        [
+            JobTarget(
+                job=job,
+                role=t.role,
+                content_type=ContentType.objects.get_for_model(t.obj) if t.obj else None,
+                object_id=t.obj.pk if t.obj is not None else None,
+                label=t.text,
+                lock_key=t.lock,
+            )
+            for t in targets
+        ]
+    )
 
 
 def request_cancel(job: Job) -> bool:
     """Ask a job to stop. A queued job is cancelled at once; a running one at its next check."""
     updated = Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
-        status=JobStatus.CANCELLED, cancel_requested=True, message="Cancelled before it started"
+        status=JobStatus.CANCELLED,
+        cancel_requested=True,
+        message="Cancelled before it started",
+        finished_at=timezone.now(),
     )
     if updated:
-        from django.utils import timezone
-
-        Job.objects.filter(pk=job.pk).update(finished_at=timezone.now())
         return True
     return bool(
         Job.objects.filter(pk=job.pk, status__in=ACTIVE_JOB_STATUSES).update(cancel_requested=True)

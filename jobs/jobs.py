@@ -9,9 +9,9 @@ import time
 import celery
 from django.db import connection
 
-from hosts.jobs.context import JobContext
-from hosts.jobs.registry import job_kind
-from hosts.redis import get_redis
+from jobs.context import JobContext
+from jobs.redis import get_redis
+from jobs.registry import job_kind
 
 
 @job_kind("system.check")

@@ -1,4 +1,4 @@
-"""One lock per target, held in Redis by the job that runs on it.
+"""One lock per target, held in Redis by the job that runs on it (a job may hold several).
 
 The lock value is the job id, so a job redelivered after its worker died takes its own lock back
 at once instead of waiting for it to expire.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from hosts.redis import get_redis
+from jobs.redis import get_redis
 
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
@@ -41,3 +41,25 @@ def release(target_key: str, job_id: int) -> None:
 def holder(target_key: str) -> int | None:
     value = get_redis().get(_key(target_key))
     return int(value) if value is not None else None
+
+
+def acquire_all(keys: list[str], job_id: int) -> tuple[str, int] | None:
+    """Take every lock, in sorted order; on the first busy one give back what was taken.
+
+    Return None when all are held, else (the busy key, the id of the job holding it). Sorted
+    order means two jobs wanting the same two targets never each hold one and wait on the other.
+    """
+    taken: list[str] = []
+    for key in sorted(set(keys)):
+        holder_id = acquire(key, job_id)
+        if holder_id is not None:
+            for done in taken:
+                release(done, job_id)
+            return key, holder_id
+        taken.append(key)
+    return None
+
+
+def release_all(keys: list[str], job_id: int) -> None:
+    for key in keys:
+        release(key, job_id)

@@ -1,4 +1,4 @@
-"""Run one job: claim it, take its target's lock, call its handler, write how it ended."""
+"""Run one job: claim it, take its targets' locks, call its handler, write how it ended."""
 
 from __future__ import annotations
 
@@ -7,19 +7,19 @@ import traceback
 
 from django.utils import timezone
 
-from hosts.choices import JobStatus
-from hosts.dom0.errors import Dom0Error
-from hosts.jobs import locks
-from hosts.jobs.context import JobCancelled, JobContext, StepFailed
-from hosts.jobs.registry import get_handler
-from hosts.models import Job
-from hosts.quotas import QuotaExceeded
+from accounts.quotas import QuotaExceeded
+from dom0.errors import Dom0Error
+from jobs import locks
+from jobs.choices import JobStatus
+from jobs.context import JobCancelled, JobContext, StepFailed
+from jobs.models import Job
+from jobs.registry import get_handler
 
 log = logging.getLogger(__name__)
 
 
 class LockBusy(Exception):
-    """Another job holds the target; the task retries later."""
+    """Another job holds one of the targets; the task retries later."""
 
     def __init__(self, holder: int) -> None:
         super().__init__(holder)
@@ -29,7 +29,7 @@ class LockBusy(Exception):
 def execute(job_id: int, *, redelivered: bool = False) -> str:
     """Run job `job_id` to its end and return a one-line summary. Raises LockBusy to wait."""
     try:
-        job = Job.objects.select_related("host").get(pk=job_id)
+        job = Job.objects.get(pk=job_id)
     except Job.DoesNotExist:
         return f"job {job_id} is gone"
     if not job.is_active:
@@ -38,17 +38,18 @@ def execute(job_id: int, *, redelivered: bool = False) -> str:
         _finish(job, JobStatus.CANCELLED, message="Cancelled before it started")
         return "cancelled"
 
-    holder = locks.acquire(job.target_key, job.pk)
-    if holder is not None:
-        Job.objects.filter(pk=job.pk).update(
-            message=f"Waiting for job #{holder} on {job.target_label or job.target_key}"
-        )
+    keys = job.lock_keys
+    busy = locks.acquire_all(keys, job.pk)
+    if busy is not None:
+        key, holder = busy
+        label = job.targets.filter(lock_key=key).values_list("label", flat=True).first() or key
+        Job.objects.filter(pk=job.pk).update(message=f"Waiting for job #{holder} on {label}")
         raise LockBusy(holder)
 
     try:
         return _run_locked(job, redelivered)
     finally:
-        locks.release(job.target_key, job.pk)
+        locks.release_all(keys, job.pk)
 
 
 def _run_locked(job: Job, redelivered: bool) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from hosts.jobs.runner import LockBusy, execute
+from jobs.runner import LockBusy, execute
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
@@ -16,11 +16,3 @@ def run_job(self, job_id: int) -> str:  # type: ignore[no-untyped-def]
     except LockBusy:
         # The target is busy: wait our turn rather than refuse (documented in the README).
         raise self.retry(countdown=settings.JOB_LOCK_RETRY_SECONDS) from None
-
-
-@shared_task(ignore_result=True)
-def refresh_all_hosts() -> int:
-    """Queue a refresh job for every host (beat runs this on a schedule)."""
-    from hosts.jobs.host_refresh import queue_refresh_all
-
-    return queue_refresh_all()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from hosts.views import jobs
+from jobs import views as jobs
 
 app_name = "jobs"
 urlpatterns = [

@@ -10,34 +10,42 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from hosts import access
-from hosts.choices import JobStatus, TargetType
-from hosts.jobs import enqueue, request_cancel
-from hosts.jobs.host_refresh import POLL
-from hosts.models import Host
+from accounts import access
+from jobs import access as job_access
+from jobs.choices import JobStatus
+from jobs.enqueue import Target, enqueue, request_cancel
+from jobs.registry import quiet_kinds, target_filters
 
 
 def job_list(request: HttpRequest) -> HttpResponse:
-    jobs = access.jobs_for_user(request.user)
+    jobs = job_access.jobs_for_user(request.user)
     status = request.GET.get("status", "")
     if status in JobStatus.values:
         jobs = jobs.filter(status=status)
-    host_code = request.GET.get("host", "")
-    if host_code:
-        jobs = jobs.filter(host__code=host_code) if _is_uuid(host_code) else jobs.none()
+    filters = []
+    for spec in target_filters():
+        chosen = request.GET.get(spec.param, "")
+        if chosen:
+            obj = (
+                spec.model._default_manager.filter(code=chosen).first()
+                if _is_uuid(chosen)
+                else None
+            )
+            jobs = jobs.on(obj) if obj is not None else jobs.none()
+        filters.append({"spec": spec, "chosen": chosen, "choices": spec.choices()})
     target = request.GET.get("target", "").strip()
     if target:
         jobs = jobs.filter(target_label__icontains=target)
     polls = request.GET.get("polls") == "1"
     if not polls:
-        jobs = jobs.exclude(kind=POLL)  # beat polls every host each minute; hidden unless asked
+        # Beat polls every host each minute: those kinds are hidden unless asked for.
+        jobs = jobs.exclude(kind__in=quiet_kinds())
     page = Paginator(jobs, 50).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "statuses": JobStatus.choices,
         "status": status,
-        "hosts": Host.objects.only("code", "name"),
-        "host_code": host_code,
+        "filters": filters,
         "target": target,
         "polls": polls,
         "any_active": any(job.is_active for job in page),
@@ -48,13 +56,14 @@ def job_list(request: HttpRequest) -> HttpResponse:
 
 
 def job_detail(request: HttpRequest, code: str) -> HttpResponse:
-    job = access.get_job_for_user(request.user, code)
-    return render(request, "jobs/detail.html", {"job": job, "steps": job.steps.all()})
+    job = job_access.get_job_for_user(request.user, code)
+    context = {"job": job, "steps": job.steps.all(), "targets": job.targets.all()}
+    return render(request, "jobs/detail.html", context)
 
 
 def job_progress(request: HttpRequest, code: str) -> HttpResponse:
     """The partial the detail page polls; once the job has ended it carries no trigger."""
-    job = access.get_job_for_user(request.user, code)
+    job = job_access.get_job_for_user(request.user, code)
     context = {"job": job, "steps": job.steps.all()}
     if job.is_active:
         return render(request, "jobs/_progress.html", context)
@@ -65,7 +74,7 @@ def job_progress(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_POST
 def job_cancel(request: HttpRequest, code: str) -> HttpResponse:
-    job = access.get_job_for_user(request.user, code)
+    job = job_access.get_job_for_user(request.user, code)
     if job.requested_by_id != request.user.pk:
         access.require_admin(request.user)
     if request_cancel(job):
@@ -82,9 +91,7 @@ def system_check(request: HttpRequest) -> HttpResponse:
         job = enqueue(
             "system.check",
             title="Check workers, database and Redis",
-            target_type=TargetType.SYSTEM,
-            target_key="system:check",
-            target_label="Panel",
+            targets=[Target("system", lock="system:check", label="Panel")],
             user=request.user,
         )
     return redirect(job)

@@ -10,11 +10,13 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.models import Group
 
-from hosts import access, quotas
-from hosts.dom0 import validate
-from hosts.dom0.errors import ValidationError as Dom0ValidationError
-from hosts.models import Host, IsoImage, Volume
-from hosts.resolve import resolve_host
+from accounts import access, quotas
+from dom0 import validate
+from dom0.errors import ValidationError as Dom0ValidationError
+from hosts import access as host_access
+from hosts.models import Host
+from storage.models import IsoImage, Volume
+from storage.resolve import resolve_host
 
 _SMALL = {"class": "form-control form-control-sm"}
 
@@ -28,7 +30,7 @@ class _StorageForm(forms.Form):
         if "host" in self.fields:
             field = self.fields["host"]
             assert isinstance(field, forms.ModelChoiceField)
-            field.queryset = access.hosts_for_user(user)
+            field.queryset = host_access.hosts_for_user(user)
         teams = Group.objects.none()
         if user.is_authenticated:
             teams = user.groups.exclude(name__in=access.ROLE_GROUPS)
@@ -202,7 +204,7 @@ class UploadForm(_IsoForm):
     def clean_size(self) -> int | None:
         size = self.cleaned_data.get("size")
         if size is not None and size > settings.ISO_UPLOAD_MAX_BYTES:
-            from hosts.uploads import too_big_message
+            from storage.uploads import too_big_message
 
             raise forms.ValidationError(too_big_message())
         if size is not None:

@@ -4,37 +4,14 @@ from __future__ import annotations
 
 import posixpath
 import uuid
+from pathlib import Path
 
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
-
-def human_bytes(nbytes: int | None) -> str:
-    """Return a size the way ZFS prints it, in powers of 1024: 20G, 1.5T, 512M."""
-    if nbytes is None:
-        return "—"
-    value = float(nbytes)
-    for unit in ("B", "K", "M", "G", "T", "P"):
-        if value < 1024 or unit == "P":
-            text = f"{value:.1f}".rstrip("0").rstrip(".") if unit != "B" else str(int(value))
-            return f"{text}{unit}" if unit != "B" else f"{text} B"
-        value /= 1024
-    return str(nbytes)  # pragma: no cover
-
-
-class Owned(models.Model):
-    """Every domU, volume and ISO has an owner and optionally a team (a group)."""
-
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    team = models.ForeignKey(
-        "auth.Group", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    class Meta:
-        abstract = True
+from accounts.models import Owned
+from dom0.units import human_bytes
 
 
 class Volume(Owned):
@@ -87,8 +64,52 @@ class Volume(Owned):
         return f"/dev/zvol/{self.dataset}"
 
     @property
-    def target_key(self) -> str:
+    def lock_key(self) -> str:
         return f"volume:{self.host_id}:{self.dataset}"
+
+
+class Pool(models.Model):
+    """A ZFS pool of a host as `zpool list` last showed it (read by host refreshes and scans)."""
+
+    host = models.ForeignKey("hosts.Host", on_delete=models.CASCADE, related_name="pools")
+    name = models.CharField(max_length=255)
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    allocated_bytes = models.BigIntegerField(null=True, blank=True)
+    free_bytes = models.BigIntegerField(null=True, blank=True)
+    health = models.CharField(max_length=16, blank=True)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["host__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["host", "name"], name="pool_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.host} {self.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("storage:index") + f"?host={self.host.code}"
+
+    @property
+    def size_human(self) -> str:
+        return human_bytes(self.size_bytes)
+
+    @property
+    def allocated_human(self) -> str:
+        return human_bytes(self.allocated_bytes)
+
+    @property
+    def free_human(self) -> str:
+        return human_bytes(self.free_bytes)
+
+    @property
+    def used_percent(self) -> int | None:
+        if not self.size_bytes or self.allocated_bytes is None:
+            return None
+        return min(100, round(100 * self.allocated_bytes / self.size_bytes))
+
+    @property
+    def healthy(self) -> bool:
+        return self.health == "ONLINE"
 
 
 class IsoImage(Owned):
@@ -150,5 +171,51 @@ class IsoImage(Owned):
         return self.state in busy or self.state in (self.State.TRANSFERRING, self.State.VERIFYING)
 
     @property
-    def target_key(self) -> str:
+    def lock_key(self) -> str:
         return f"iso:{self.host_id}:{self.file_name}"
+
+
+class UploadSession(models.Model):
+    """The bytes of one upload the server holds so far; the browser resumes from `received`."""
+
+    class State(models.TextChoices):
+        RECEIVING = "receiving", "Receiving"
+        COMPLETE = "complete", "Received"
+        FAILED = "failed", "Refused"
+        ABORTED = "aborted", "Aborted"
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    iso = models.OneToOneField(
+        "storage.IsoImage", null=True, on_delete=models.SET_NULL, related_name="upload"
+    )
+    file_name = models.CharField(max_length=200)
+    size_bytes = models.BigIntegerField()
+    received_bytes = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RECEIVING)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"upload {self.file_name} ({self.received_bytes}/{self.size_bytes})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("isos:upload_chunk", args=[self.code])
+
+    @property
+    def local_path(self) -> Path:
+        """Where the received bytes live on the panel's machine."""
+        return Path(settings.UPLOAD_DIR) / f"{self.code}.part"
+
+    @property
+    def percent(self) -> int:
+        if not self.size_bytes:
+            return 0
+        return min(100, 100 * self.received_bytes // self.size_bytes)

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.http import HttpRequest
 
-from hosts import access
-from hosts.choices import ACTIVE_JOB_STATUSES, JobStatus
-from hosts.jobs import isos as iso_jobs
-from hosts.jobs import volumes as volume_jobs
-from hosts.models import Host, IsoImage, Job, UploadSession, Volume
+from accounts import access
+from hosts.models import Host
+from jobs.choices import ACTIVE_JOB_STATUSES, JobStatus
+from jobs.models import Job, JobTarget
+from storage.jobs import isos as iso_jobs
+from storage.jobs import volumes as volume_jobs
+from storage.models import IsoImage, UploadSession, Volume
 
 VOLUME_KINDS = (volume_jobs.CREATE, volume_jobs.DESTROY, volume_jobs.IMPORT)
 ISO_KINDS = (iso_jobs.FETCH, iso_jobs.UPLOAD, iso_jobs.DELETE)
@@ -20,17 +23,24 @@ ISO_KINDS = (iso_jobs.FETCH, iso_jobs.UPLOAD, iso_jobs.DELETE)
 def attach_jobs(rows: Iterable[Any], kinds: Iterable[str]) -> bool:
     """Give each row `.job`: its active job, else its latest one. Return True if any is active."""
     rows = list(rows)
-    keys = {row.target_key: row for row in rows}
+    by_pk = {row.pk: row for row in rows}
     for row in rows:
         row.job = None
-    if not keys:
+    if not by_pk:
         return False
     active = False
+    targets = (
+        JobTarget.objects.filter(
+            content_type=ContentType.objects.get_for_model(rows[0]),
+            object_id__in=list(by_pk),
+            job__kind__in=list(kinds),
+        )
+        .select_related("job")
+        .order_by("-job__created_at", "-job_id")
+    )
     # Newest first, so the first job seen per target is the one to show.
-    for job in Job.objects.filter(target_key__in=keys, kind__in=list(kinds)).order_by(
-        "-created_at", "-id"
-    ):
-        row = keys[job.target_key]
+    for target in targets:
+        row, job = by_pk[target.object_id], target.job
         if row.job is None or (job.is_active and not row.job.is_active):
             row.job = job
         active = active or job.is_active
@@ -50,9 +60,7 @@ def attach_uploads(isos: Iterable[IsoImage]) -> bool:
 
 def unmanaged_volumes(host: Host) -> tuple[list[dict[str, Any]], Job | None]:
     """Volumes the last scan found on the host that the panel does not know, and that scan."""
-    scan = (
-        Job.objects.filter(host=host, kind=volume_jobs.SCAN).order_by("-created_at", "-id").first()
-    )
+    scan = Job.objects.on(host).filter(kind=volume_jobs.SCAN).order_by("-created_at", "-id").first()
     if scan is None or scan.status != JobStatus.SUCCEEDED:
         return [], scan
     known = set(Volume.objects.filter(host=host).values_list("dataset", flat=True))

@@ -36,8 +36,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.db import transaction
 
-from hosts import quotas
-from hosts.models import IsoImage, UploadSession
+from accounts import quotas
+from storage.models import IsoImage, UploadSession
 
 #: ISO 9660: the primary volume descriptor starts at sector 16 (byte 32768) with type byte 1,
 #: then the standard identifier "CD001".
@@ -230,7 +230,7 @@ def create_session(iso: IsoImage, size: int, owner: Any) -> UploadSession:
 
 
 def too_big_message() -> str:
-    from hosts.models.storage import human_bytes
+    from dom0.units import human_bytes
 
     limit = human_bytes(settings.ISO_UPLOAD_MAX_BYTES)
     return f"The file is larger than the upload limit ({limit}, setting ISO_UPLOAD_MAX_BYTES)."
@@ -564,7 +564,7 @@ def finish_session(
 
 
 def _finish(session: UploadSession, digest: str, hasher: _FileHasher | None) -> None:
-    from hosts.jobs.isos import queue_upload
+    from storage.jobs.isos import queue_upload
 
     path = session.local_path
     if session.size_bytes < ISO_MIN_BYTES or not has_iso_signature(path):

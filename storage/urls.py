@@ -1,11 +1,12 @@
-"""Volume URLs, mounted at /storage/."""
+"""Storage URLs, mounted at /storage/: the Storage page and volumes."""
 
 from django.urls import path
 
-from hosts.views import volumes
+from storage.views import pages, volumes
 
 app_name = "storage"
 urlpatterns = [
+    path("", pages.storage_index, name="index"),
     path("volumes/<uuid:code>/", volumes.volume_detail, name="volume"),
     path("volumes/<uuid:code>/destroy/", volumes.volume_destroy, name="volume_destroy"),
     path("hosts/<uuid:code>/", volumes.host_storage, name="host"),

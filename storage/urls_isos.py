@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from hosts.views import isos
+from storage.views import isos
 
 app_name = "isos"
 urlpatterns = [

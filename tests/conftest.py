@@ -15,7 +15,7 @@ from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
 
-from tests.support.services import RedisServer, start_redis  # noqa: E402
+from xenpanel.devservices import RedisServer, start_redis, worker_in_thread  # noqa: E402
 
 WORKER_QUEUES = ["xenpanel", "host.test"]
 
@@ -54,19 +54,10 @@ def celery_worker(
     _point_at_redis: str, django_db_setup: None, django_db_blocker
 ) -> Iterator[object]:  # type: ignore[no-untyped-def]
     """A real worker (threads pool, concurrency 2) consuming the panel's queues."""
-    from celery.contrib.testing.worker import start_worker
-
     from xenpanel.celery import app
 
     with django_db_blocker.unblock():
-        with start_worker(
-            app,
-            pool="threads",
-            concurrency=2,
-            queues=WORKER_QUEUES,
-            perform_ping_check=False,
-            shutdown_timeout=20,
-        ) as worker:
+        with worker_in_thread(app, WORKER_QUEUES, concurrency=2) as worker:
             yield worker
 
 

@@ -35,10 +35,12 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from domains import records
 from domains.models import Domain
-from hosts.choices import TargetType
 from hosts.forms import HostForm
-from hosts.models import Host, IsoImage, Job, UploadSession, Volume
+from hosts.models import Host
 from hosts.simhosts import create_sim_host
+from jobs.enqueue import Target, add_targets
+from jobs.models import Job
+from storage.models import IsoImage, UploadSession, Volume
 from tests.support.csrf import csrf_token
 from tests.support.roles import roles  # noqa: F401  (fixture)
 
@@ -184,6 +186,7 @@ TABLE: dict[str, Case] = {
     "storage:volume": Case(GET, owned_read(), volume),
     "storage:volume_destroy": Case(POST, owned_write(302), volume),
     "storage:host": Case(GET, signed_in(200), host),
+    "storage:index": Case(GET, signed_in(200)),
     "storage:volume_new": Case(GET, operators(200), host),
     "storage:volumes_scan": Case(POST, operators(302), host),
     "storage:volume_import": Case(POST, admins_only(302), host, {"dataset": "zroot/xen/legacy0"}),
@@ -222,9 +225,9 @@ ADMIN_SAMPLES: list[tuple[str, Callable[[Any], list[Any]]]] = [
     ("admin:auth_user_change", lambda w: [w.users[OWNER].pk]),
     ("admin:auth_group_changelist", lambda w: []),
     ("admin:auth_group_change", lambda w: [w.team.pk]),
-    ("admin:hosts_quota_changelist", lambda w: []),
-    ("admin:hosts_auditentry_changelist", lambda w: []),
-    ("admin:hosts_volume_changelist", lambda w: []),
+    ("admin:accounts_quota_changelist", lambda w: []),
+    ("admin:accounts_auditentry_changelist", lambda w: []),
+    ("admin:storage_volume_changelist", lambda w: []),
     ("admin:domains_domain_change", lambda w: [w.domain.pk]),
     ("admin:app_list", lambda w: ["hosts"]),
 ]
@@ -315,9 +318,9 @@ def world(tmp_path, settings, django_user_model) -> World:  # type: ignore[no-un
     )  # fmt: skip
     records.add_version(dom, CONFIG, author=owner, note="Created")
     j = Job.objects.create(
-        kind="domain.start", title="Start web1", target_type=TargetType.DOMAIN,
-        target_key=dom.target_key, target_label=dom.name, host=h, requested_by=owner,
+        kind="domain.start", title="Start web1", target_label=dom.name, requested_by=owner,
     )  # fmt: skip
+    add_targets(j, [Target.locking("domain", dom), Target("host", h)])
     spare = Volume.objects.create(
         host=h, dataset="zroot/xen/spare0", size_bytes=2**30, state="ready", owner=owner, team=team
     )
@@ -386,6 +389,7 @@ LISTINGS: dict[str, tuple[str, ...]] = {
     "hosts:detail": ("domain", "volume", "iso", "upload", "job"),
     "domains:host_panel": ("domain",),
     "storage:host": ("volume", "iso", "upload"),
+    "storage:index": ("volume", "iso", "upload"),
     "isos:list": ("iso", "upload"),
     "domains:list": ("domain",),
     "jobs:list": ("job",),
@@ -451,7 +455,7 @@ def isos_named(name: str) -> Callable[[World], object]:
 
 
 def jobs_on(w: World) -> int:
-    return Job.objects.filter(host=w.host).count()
+    return Job.objects.on(w.host).count()
 
 
 def host_form(h: Host, **changes: Any) -> dict[str, Any]:

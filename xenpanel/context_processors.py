@@ -5,7 +5,7 @@ from django.http import HttpRequest
 
 
 def panel(request: HttpRequest) -> dict[str, object]:
-    from hosts import access
+    from accounts import access
 
     user = getattr(request, "user", None)
     signed_in = bool(user is not None and user.is_authenticated)

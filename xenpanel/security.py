@@ -75,7 +75,7 @@ class PanelAdminSite(admin.AdminSite):
     site_url = "/"
 
     def has_permission(self, request: HttpRequest) -> bool:
-        from hosts.access import is_admin
+        from accounts.access import is_admin
 
         return bool(request.user.is_active and is_admin(request.user))
 
@@ -112,7 +112,7 @@ class AdminRoleBackend:
         return None
 
     def has_perm(self, user_obj: object, perm: str, obj: object = None) -> bool:
-        from hosts.access import is_admin
+        from accounts.access import is_admin
 
         return bool(getattr(user_obj, "is_active", False) and is_admin(user_obj))  # type: ignore[arg-type]
 

@@ -30,7 +30,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    # The panel's rooms, lowest first (docs/architecture.md): each imports only rooms listed
+    # before it here.
+    "accounts",
+    "jobs",
     "hosts",
+    "storage",
     "domains",
     "axes",
 ]
@@ -47,7 +52,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "xenpanel.security.ContentSecurityPolicyMiddleware",
-    "hosts.audit.AuditContextMiddleware",
+    "accounts.audit.AuditContextMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
@@ -141,7 +146,7 @@ REDIS_URL = env.env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 JOB_TIME_LIMIT = env.env_int("JOB_TIME_LIMIT", 4 * 3600, minimum=60)
 
 CELERY_BROKER_URL = REDIS_URL
-# Job state lives in the DB (hosts.models.Job); Celery results are not kept.
+# Job state lives in the DB (jobs.models.Job); Celery results are not kept.
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -223,7 +228,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # address (from X-Forwarded-For) rather than the proxy's: else one bad guesser locks a name out
 # for everyone.
 TRUSTED_PROXIES = env.env_list("TRUSTED_PROXIES", [])
-AXES_CLIENT_IP_CALLABLE = "xenpanel.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False

@@ -11,13 +11,17 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from accounts import access
+from accounts.access import User
 from domains.access import domains_for_user
 from domains.models import Domain, DomainState
-from hosts import access
-from hosts.access import User
-from hosts.choices import JobStatus, Transport
-from hosts.jobs.host_refresh import POLL
-from hosts.models import Host, Job
+from hosts import access as host_access
+from hosts.choices import Transport
+from hosts.models import Host
+from jobs import access as job_access
+from jobs.choices import JobStatus
+from jobs.models import Job
+from jobs.registry import quiet_kinds
 
 #: How many domUs the dashboard lists (the DomUs page has them all).
 DASHBOARD_DOMAINS = 30
@@ -114,7 +118,7 @@ def dashboard_context(user: User) -> dict[str, Any]:
         domains.order_by().values_list("state", "host_id").annotate(n=Count("*"))
     ):
         counts.setdefault(host_id, {})[state] = n
-    cards = [HostCard(*row) for row in access.hosts_for_user(user).values_list(*HOST_FIELDS)]
+    cards = [HostCard(*row) for row in host_access.hosts_for_user(user).values_list(*HOST_FIELDS)]
     by_pk = {card.pk: card for card in cards}
     totals: dict[str, int] = {}
     for per_host in counts.values():
@@ -122,8 +126,8 @@ def dashboard_context(user: User) -> dict[str, Any]:
             totals[state] = totals.get(state, 0) + n
     jobs = [
         JobCard(*row)
-        for row in access.jobs_for_user(user)
-        .exclude(kind=POLL)  # the scheduled polls would push everything a person did off the list
+        for row in job_access.jobs_for_user(user)
+        .exclude(kind__in=quiet_kinds())  # scheduled polls would push what people did off the list
         .select_related(None)
         .values_list(*JOB_FIELDS)[:10]
     ]

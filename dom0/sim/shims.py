@@ -21,15 +21,15 @@ SHIM_TOOLS = (
     "sha256",
     "sha512",
 )
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 _TEMPLATE = """\
 #!{python}
-# Simulated FreeBSD `{tool}` for the host in {state_dir} (written by hosts.dom0.sim.make_shims).
+# Simulated FreeBSD `{tool}` for the host in {state_dir} (written by dom0.sim.make_shims).
 import sys
 
 sys.path.insert(0, {root!r})
-from hosts.dom0.sim.cli import main
+from dom0.sim.cli import main
 
 sys.exit(main({state_dir!r}, {tool!r}, sys.argv[1:]))
 """

@@ -28,7 +28,7 @@ from .state import State
 if TYPE_CHECKING:
     from .host import SimHost
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 25.0
 STOP_TIMEOUT = 5.0
 
@@ -88,7 +88,7 @@ def _spawn(
     host: SimHost, dom: dict[str, Any], spec: dict[str, Any], args: list[str], fds: tuple[int, ...]
 ) -> tuple[bool, str]:
     (host.state_dir / "vnc").mkdir(exist_ok=True)
-    argv = [sys.executable, "-m", "hosts.dom0.sim.vncserver", "--state-dir", str(host.state_dir)]
+    argv = [sys.executable, "-m", "dom0.sim.vncserver", "--state-dir", str(host.state_dir)]
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     proc = subprocess.Popen(
         [*argv, "--name", dom["name"], *args],

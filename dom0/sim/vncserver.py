@@ -1,6 +1,6 @@
 """The process behind one simulated domU's VNC port (what QEMU's device model is on a real Dom0).
 
-Started by `vnc.launch` as `python -m hosts.dom0.sim.vncserver ...`. It forks once so the
+Started by `vnc.launch` as `python -m dom0.sim.vncserver ...`. It forks once so the
 server is nobody's child (the worker that ran `xl create` must not collect zombies), reports
 "ok <pid>" or "fail <reason>" on stdout, then serves until its domU leaves the host state, the
 state directory disappears, or it gets SIGTERM. A watchdog checks the state every second.

@@ -1,1 +1,1 @@
-"""The three transports behind `hosts.dom0.transport`; import from that module, not from here."""
+"""The three transports behind `dom0.transport`; import from that module, not from here."""

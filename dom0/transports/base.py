@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
-from hosts.dom0 import errors
+from dom0 import errors
 
 #: Exit code reported for a command that was cancelled (as a shell reports death by SIGTERM).
 CANCELLED_RC = 128 + 15

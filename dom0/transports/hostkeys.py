@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import paramiko
 
-from hosts.dom0 import errors
+from dom0 import errors
 
 #: Key types a pin may use. ssh-ed25519 first: it is what fetch_host_key asks the server for.
 PIN_KEY_TYPES = (

@@ -10,8 +10,8 @@ import time
 from collections.abc import Sequence
 from typing import IO
 
-from hosts.dom0 import errors
-from hosts.dom0.transports.base import (
+from dom0 import errors
+from dom0.transports.base import (
     ClosingMixin,
     Result,
     TransportConfig,
@@ -19,7 +19,7 @@ from hosts.dom0.transports.base import (
     host_path,
     with_tool_dir,
 )
-from hosts.dom0.transports.localfs import LocalFiles, LocalFilesMixin
+from dom0.transports.localfs import LocalFiles, LocalFilesMixin
 
 #: How long a cancelled command gets to exit after SIGTERM before its group is SIGKILLed.
 TERM_GRACE = 2.0

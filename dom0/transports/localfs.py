@@ -8,8 +8,8 @@ import stat as stat_mod
 from collections.abc import Callable
 from typing import BinaryIO
 
-from hosts.dom0 import errors
-from hosts.dom0.transports.base import FileStat, ProgressCallback, temp_sibling
+from dom0 import errors
+from dom0.transports.base import FileStat, ProgressCallback, temp_sibling
 
 _CHUNK = 1024 * 1024
 

@@ -1,4 +1,4 @@
-"""SimTransport: the simulated Dom0 (hosts.dom0.sim), called in process.
+"""SimTransport: the simulated Dom0 (dom0.sim), called in process.
 
 Commands started with `start()` run in a thread. A thread cannot be killed, so `cancel()` and a
 timeout stop *waiting* for the simulated command and report it as cancelled / timed out; the
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hosts.dom0 import errors
-from hosts.dom0.transports.base import (
+from dom0 import errors
+from dom0.transports.base import (
     CANCELLED_RC,
     ClosingMixin,
     Result,
@@ -22,10 +22,10 @@ from hosts.dom0.transports.base import (
     check_argv,
     host_path,
 )
-from hosts.dom0.transports.localfs import LocalFiles, LocalFilesMixin
+from dom0.transports.localfs import LocalFiles, LocalFilesMixin
 
 if TYPE_CHECKING:
-    from hosts.dom0.sim import SimHost
+    from dom0.sim import SimHost
 
 
 class SimCommand:
@@ -91,7 +91,7 @@ class SimCommand:
         )
 
     def _finish(self) -> Result:
-        from hosts.dom0.sim.result import SimUnreachable
+        from dom0.sim.result import SimUnreachable
 
         if isinstance(self._error, SimUnreachable):
             raise errors.HostUnreachable(f"{self._where} does not answer: {self._error}")
@@ -129,7 +129,7 @@ class SimTransport(LocalFilesMixin, ClosingMixin):
     @property
     def sim(self) -> SimHost:
         if self._sim is None:
-            from hosts.dom0.sim import SimHost
+            from dom0.sim import SimHost
 
             try:
                 self._sim = SimHost(Path(self.cfg.sim_dir))
@@ -140,7 +140,7 @@ class SimTransport(LocalFilesMixin, ClosingMixin):
         return self._sim
 
     def _resolve(self, path: str) -> str:
-        from hosts.dom0.sim.result import SimUnreachable
+        from dom0.sim.result import SimUnreachable
 
         try:
             return str(self.sim.path(host_path(path, "")))

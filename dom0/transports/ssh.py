@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator, Sequence
 
 import paramiko
 
-from hosts.dom0 import errors
-from hosts.dom0.transports.base import (
+from dom0 import errors
+from dom0.transports.base import (
     ClosingMixin,
     FileStat,
     ProgressCallback,
@@ -26,8 +26,8 @@ from hosts.dom0.transports.base import (
     temp_sibling,
     with_tool_dir,
 )
-from hosts.dom0.transports.hostkeys import fingerprint_sha256, parse_pinned_key
-from hosts.dom0.transports.sshcommand import SSHCommand, remote_command
+from dom0.transports.hostkeys import fingerprint_sha256, parse_pinned_key
+from dom0.transports.sshcommand import SSHCommand, remote_command
 
 __all__ = ["SSHCommand", "SSHTransport", "remote_command"]
 

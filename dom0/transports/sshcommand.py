@@ -26,8 +26,8 @@ from typing import Protocol
 
 import paramiko
 
-from hosts.dom0 import errors
-from hosts.dom0.transports.base import CANCELLED_RC, Result
+from dom0 import errors
+from dom0.transports.base import CANCELLED_RC, Result
 
 #: How long a cancelled command gets after SIGTERM before SIGKILL.
 TERM_GRACE = 2.0

@@ -44,8 +44,8 @@ class TicketPlugin(BasePlugin):  # type: ignore[misc]
         target = grant.target
         where = f"{target.host}:{target.port}"
         if target.ssh:
+            from dom0.errors import Dom0Error
             from domains.console.tunnel import open_forward
-            from hosts.dom0.errors import Dom0Error
 
             try:
                 forward = open_forward(target.ssh, target.host, target.port)

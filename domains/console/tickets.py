@@ -27,7 +27,7 @@ class Target:
 
     host: str
     port: int
-    #: For SSH hosts: the fields of hosts.dom0.transport.TransportConfig the tunnel needs
+    #: For SSH hosts: the fields of dom0.transport.TransportConfig the tunnel needs
     #: (address, port, user, known_host_key, key_path, connect_timeout). No secrets.
     ssh: dict[str, Any] | None = field(default=None)
 

@@ -2,7 +2,7 @@
 
 Xen's default `vnclisten` is 127.0.0.1, so a domU's VNC port is usually reachable only on the
 Dom0 itself. For an SSH host the proxy therefore does what `ssh -L` does: it connects to the
-host with the panel's key and the host's pinned key (hosts.dom0.transports.ssh.SSHTransport,
+host with the panel's key and the host's pinned key (dom0.transports.ssh.SSHTransport,
 the same checks the jobs use), listens on an ephemeral 127.0.0.1 port, and carries the one
 connection it accepts over a `direct-tcpip` channel to <vnclisten>:<port> on the Dom0.
 VNC traffic (unencrypted RFB) thus crosses the network inside SSH.
@@ -23,9 +23,9 @@ from typing import Any
 
 import paramiko
 
-from hosts.dom0 import errors
-from hosts.dom0.transports.base import TransportConfig
-from hosts.dom0.transports.ssh import SSHTransport
+from dom0 import errors
+from dom0.transports.base import TransportConfig
+from dom0.transports.ssh import SSHTransport
 
 ACCEPT_SECONDS = 15.0
 _CONFIG_FIELDS = {f.name for f in fields(TransportConfig)}

@@ -8,13 +8,13 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts import access, audit
+from accounts.models import AuditAction
 from domains import vnc as vnc_info
 from domains.access import get_domain_for_user
 from domains.console import tickets
 from domains.console.targets import NoConsole, console_target
-from hosts import access, audit
-from hosts.models import AuditAction
-from hosts.redis import get_redis
+from jobs.redis import get_redis
 
 
 @require_GET

@@ -11,21 +11,20 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.apps import apps
 from django.conf import settings
 
-from hosts import quotas
-from hosts.choices import TargetType
-from hosts.dom0 import commands, parsers, validate
-from hosts.dom0.errors import Dom0Error
-from hosts.jobs.context import JobCancelled, JobContext, StepFailed, tail
-from hosts.jobs.enqueue import enqueue
-from hosts.jobs.registry import job_kind
-from hosts.jobs.volumes import _domains_referencing
-from hosts.models import IsoImage, Job, UploadSession
-from hosts.models.storage import human_bytes
-from hosts.resolve import resolve_host
-from hosts.uploads import ISO_MAGIC, ISO_MAGIC_OFFSET
+from accounts import quotas
+from dom0 import commands, parsers, validate
+from dom0.errors import Dom0Error
+from dom0.units import human_bytes
+from jobs.context import JobCancelled, JobContext, StepFailed, tail
+from jobs.enqueue import Target, enqueue
+from jobs.models import Job
+from jobs.registry import job_kind
+from storage import users
+from storage.models import IsoImage, UploadSession
+from storage.resolve import resolve_host
+from storage.uploads import ISO_MAGIC, ISO_MAGIC_OFFSET
 
 FETCH = "iso.fetch"
 UPLOAD = "iso.upload"
@@ -39,14 +38,7 @@ class ChecksumMismatch(StepFailed):
 
 def iso_in_use(iso: IsoImage) -> str | None:
     """Return why `iso` must not be deleted (a domU has it attached), or None."""
-    try:
-        domain_model = apps.get_model("domains", "Domain")
-    except LookupError:
-        return None
-    users = _domains_referencing(domain_model, IsoImage, iso, iso.path)
-    if users:
-        return f"the domU {users[0]} has it attached as a CD-ROM"
-    return None
+    return users.in_use("iso", iso)
 
 
 # --- queueing ----------------------------------------------------------------------------------
@@ -56,10 +48,7 @@ def queue_fetch(iso: IsoImage, url: str, *, allow_private: bool, user: Any) -> J
     return enqueue(
         FETCH,
         title=f"Fetch {iso.file_name} to {iso.host.name}",
-        target_type=TargetType.ISO,
-        target_key=iso.target_key,
-        target_label=iso.file_name,
-        host=iso.host,
+        targets=[Target.locking("iso", iso), Target("host", iso.host)],
         user=user,
         params={"iso_id": iso.pk, "url": url, "allow_private": allow_private},
     )
@@ -69,10 +58,7 @@ def queue_upload(iso: IsoImage, upload: UploadSession, user: Any) -> Job:
     return enqueue(
         UPLOAD,
         title=f"Copy uploaded {iso.file_name} to {iso.host.name}",
-        target_type=TargetType.ISO,
-        target_key=iso.target_key,
-        target_label=iso.file_name,
-        host=iso.host,
+        targets=[Target.locking("iso", iso), Target("host", iso.host)],
         user=user,
         params={"iso_id": iso.pk, "upload_id": upload.pk},
     )
@@ -82,10 +68,7 @@ def queue_delete(iso: IsoImage, user: Any) -> Job:
     return enqueue(
         DELETE,
         title=f"Delete {iso.file_name} from {iso.host.name}",
-        target_type=TargetType.ISO,
-        target_key=iso.target_key,
-        target_label=iso.file_name,
-        host=iso.host,
+        targets=[Target.locking("iso", iso), Target("host", iso.host)],
         user=user,
         params={"iso_id": iso.pk},
     )

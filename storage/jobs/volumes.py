@@ -10,18 +10,20 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 
-from hosts import quotas
-from hosts.choices import TargetType
-from hosts.dom0 import commands, parsers, validate
-from hosts.dom0.errors import DatasetBusy, DatasetExists, DatasetMissing, Dom0Error
-from hosts.jobs.context import JobContext, StepFailed
-from hosts.jobs.enqueue import enqueue
-from hosts.jobs.registry import job_kind
-from hosts.models import Host, Job, Volume
+from accounts import quotas
+from dom0 import commands, parsers, validate
+from dom0.errors import DatasetBusy, DatasetExists, DatasetMissing, Dom0Error
+from hosts.models import Host
+from jobs.context import JobContext, StepFailed
+from jobs.enqueue import Target, enqueue
+from jobs.models import Job
+from jobs.registry import job_kind
+from storage import users
+from storage.models import Volume
+from storage.pools import read_pools
 
 CREATE = "volume.create"
 DESTROY = "volume.destroy"
@@ -31,39 +33,8 @@ IMPORT = "volume.import"
 
 # --- who uses a volume -------------------------------------------------------------------------
 def volume_in_use(volume: Volume) -> str | None:
-    """Return why `volume` must not be destroyed (a domU's config uses it), or None.
-
-    Asks the domUs app when it is installed: a relation from Domain to Volume, or a disks/config
-    field that names the volume's device path.
-    """
-    try:
-        domain_model = apps.get_model("domains", "Domain")
-    except LookupError:
-        return None
-    users = _domains_referencing(domain_model, Volume, volume, volume.device_path)
-    if users:
-        return f"the domU {users[0]} uses it as a disk"
-    return None
-
-
-def _domains_referencing(model: Any, target: type, obj: Any, text: str) -> list[str]:
-    """Return names of `model` rows that point at `obj` by relation or mention `text`."""
-    names: set[str] = set()
-    for field in model._meta.get_fields():
-        related = getattr(field, "related_model", None)
-        if related is target and (field.many_to_one or field.many_to_many):
-            names.update(str(d) for d in model.objects.filter(**{field.name: obj}))
-        elif field.concrete and not field.is_relation and _is_text_field(field):
-            if any(word in field.name for word in ("disk", "config", "cfg", "cdrom", "iso")):
-                names.update(
-                    str(d) for d in model.objects.filter(**{f"{field.name}__contains": text})
-                )
-    return sorted(names)
-
-
-def _is_text_field(field: Any) -> bool:
-    # JSONField is left out: `__contains` means containment there and SQLite lacks it.
-    return field.get_internal_type() in ("TextField", "CharField")
+    """Return why `volume` must not be destroyed (a domU's config uses it), or None."""
+    return users.in_use("volume", volume)
 
 
 # --- queueing (called from views inside transaction.atomic) ------------------------------------
@@ -72,10 +43,7 @@ def queue_create(volume: Volume, user: Any) -> Job:
     return enqueue(
         CREATE,
         title=f"Create volume {volume.dataset} ({volume.size_human})",
-        target_type=TargetType.VOLUME,
-        target_key=volume.target_key,
-        target_label=volume.dataset,
-        host=volume.host,
+        targets=[Target.locking("volume", volume), Target("host", volume.host)],
         user=user,
         params={"volume_id": volume.pk},
     )
@@ -85,10 +53,7 @@ def queue_destroy(volume: Volume, user: Any) -> Job:
     return enqueue(
         DESTROY,
         title=f"Destroy volume {volume.dataset}",
-        target_type=TargetType.VOLUME,
-        target_key=volume.target_key,
-        target_label=volume.dataset,
-        host=volume.host,
+        targets=[Target.locking("volume", volume), Target("host", volume.host)],
         user=user,
         params={"volume_id": volume.pk, "dataset": volume.dataset},
     )
@@ -102,10 +67,7 @@ def queue_scan(host: Host, user: Any) -> Job:
     return enqueue(
         SCAN,
         title=f"Scan volumes on {host.name}",
-        target_type=TargetType.HOST,
-        target_key=scan_key(host),
-        target_label=f"{host.name} volumes",
-        host=host,
+        targets=[Target("host", host, lock=scan_key(host), label=f"{host.name} volumes")],
         user=user,
     )
 
@@ -114,10 +76,7 @@ def queue_import(host: Host, dataset: str, user: Any) -> Job:
     return enqueue(
         IMPORT,
         title=f"Import volume {dataset}",
-        target_type=TargetType.VOLUME,
-        target_key=f"volume:{host.pk}:{dataset}",
-        target_label=dataset,
-        host=host,
+        targets=[Target("host", host, lock=f"volume:{host.pk}:{dataset}", label=dataset)],
         user=user,
         params={"dataset": dataset},
     )
@@ -125,7 +84,7 @@ def queue_import(host: Host, dataset: str, user: Any) -> Job:
 
 # --- helpers -----------------------------------------------------------------------------------
 def _host(ctx: JobContext) -> Host:
-    host = ctx.job.host
+    host: Host | None = ctx.target("host")
     if host is None:
         raise StepFailed("This job has no host")
     return host
@@ -263,6 +222,8 @@ def destroy_dataset(
 def scan_volumes(ctx: JobContext) -> str:
     """Reconcile the panel's volumes with `zfs list`; report the ones the panel does not know."""
     host = _host(ctx)
+    ctx.progress(10, "Listing pools")
+    read_pools(ctx, host)
     ctx.progress(20, "Listing volumes")
     found = list_volumes(ctx, host)
     known = {v.dataset: v for v in Volume.objects.filter(host=host)}

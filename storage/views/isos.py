@@ -14,13 +14,15 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from hosts import access, quotas, uploads
-from hosts.dom0.validate import redact_url
-from hosts.forms_storage import FetchForm, UploadForm
-from hosts.jobs import isos as jobs
-from hosts.jobs import request_cancel
-from hosts.models import IsoImage, UploadSession
-from hosts.storage_panel import ISO_KINDS, attach_jobs, attach_uploads
+from accounts import access, quotas
+from dom0.validate import redact_url
+from hosts import access as host_access
+from jobs.enqueue import request_cancel
+from storage import uploads
+from storage.forms import FetchForm, UploadForm
+from storage.jobs import isos as jobs
+from storage.models import IsoImage, UploadSession
+from storage.panel import ISO_KINDS, attach_jobs, attach_uploads
 
 
 def _visible_isos(request: HttpRequest) -> list[IsoImage]:
@@ -35,7 +37,7 @@ def iso_list(request: HttpRequest) -> HttpResponse:
     context = {
         "isos": isos,
         "active": active,
-        "hosts": access.hosts_for_user(request.user),
+        "hosts": host_access.hosts_for_user(request.user),
         "can_operate": access.can_operate(request.user),
     }
     if request.htmx:
@@ -81,7 +83,7 @@ def _initial(request: HttpRequest) -> dict[str, Any]:
         code = uuid.UUID(request.GET.get("host", ""))
     except ValueError:
         return {}
-    host = access.hosts_for_user(request.user).filter(code=code).first()
+    host = host_access.hosts_for_user(request.user).filter(code=code).first()
     return {"host": host} if host else {}
 
 
@@ -153,7 +155,7 @@ def _iso_upload(request: HttpRequest) -> HttpResponse:
 def _upload_context(form: UploadForm) -> dict[str, Any]:
     from django.conf import settings
 
-    from hosts.models.storage import human_bytes
+    from dom0.units import human_bytes
 
     return {
         "form": form,

@@ -9,13 +9,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from hosts import access, quotas
-from hosts.dom0 import validate
-from hosts.dom0.errors import ValidationError as Dom0ValidationError
-from hosts.forms_storage import VolumeForm
-from hosts.jobs import volumes as jobs
-from hosts.models import Host, Volume
-from hosts.storage_panel import VOLUME_KINDS, attach_jobs, host_storage_context
+from accounts import access, quotas
+from dom0 import validate
+from dom0.errors import ValidationError as Dom0ValidationError
+from hosts import access as host_access
+from hosts.models import Host
+from storage.forms import VolumeForm
+from storage.jobs import volumes as jobs
+from storage.models import Volume
+from storage.panel import VOLUME_KINDS, attach_jobs, host_storage_context
 
 
 def _host_storage_url(host: Host) -> str:
@@ -24,12 +26,12 @@ def _host_storage_url(host: Host) -> str:
 
 def host_storage(request: HttpRequest, code: str) -> HttpResponse:
     """The storage card of a host page; it polls itself while a storage job runs."""
-    host = access.get_host_for_user(request.user, code)
-    return render(request, "hosts/_storage.html", host_storage_context(request, host))
+    host = host_access.get_host_for_user(request.user, code)
+    return render(request, "storage/_host_panel.html", host_storage_context(request, host))
 
 
 def volume_new(request: HttpRequest, code: str) -> HttpResponse:
-    host = access.get_host_for_user(request.user, code)
+    host = host_access.get_host_for_user(request.user, code)
     access.require_operator(request.user)
     form = VolumeForm(request.POST or None, user=request.user, host=host)
     if request.method == "POST" and form.is_valid():
@@ -88,7 +90,7 @@ def volume_destroy(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_POST
 def volumes_scan(request: HttpRequest, code: str) -> HttpResponse:
-    host = access.get_host_for_user(request.user, code)
+    host = host_access.get_host_for_user(request.user, code)
     access.require_operator(request.user)
     with transaction.atomic():
         job = jobs.queue_scan(host, request.user)
@@ -99,7 +101,7 @@ def volumes_scan(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def volume_import(request: HttpRequest, code: str) -> HttpResponse:
     """Adopt a volume found on the host (admins: it has no owner in the panel yet)."""
-    host = access.get_host_for_user(request.user, code)
+    host = host_access.get_host_for_user(request.user, code)
     access.require_admin(request.user)
     dataset = request.POST.get("dataset", "")
     try:

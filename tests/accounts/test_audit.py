@@ -11,10 +11,11 @@ from django.core import serializers
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import AuditAction, AuditEntry, Quota
 from domains import records
 from domains.models import Domain
-from hosts.models import AuditAction, AuditEntry, Job, JobStep, Quota
 from hosts.simhosts import create_sim_host
+from jobs.models import Job, JobStep
 from tests.domains.support import form_data, refreshed_host
 from tests.support.jobs import wait_for_job
 from tests.support.roles import roles  # noqa: F401  (fixture)
@@ -169,7 +170,7 @@ def test_it_keeps_secrets_out_of_the_audit_list_and_job_logs(
     data = form_data(host, "web1", vnc_password=VNC_PASSWORD)
     assert client.post(reverse("domains:new"), data).status_code == 302
     domain = Domain.objects.get(name="web1")
-    job = wait_for_job(Job.objects.get(target_key=domain.target_key, kind="domain.create"))
+    job = wait_for_job(Job.objects.on(domain).get(kind="domain.create"))
     assert job.status == "succeeded", job.error
     ticket = client.post(reverse("console:ticket", args=[domain.code])).json()
     assert ticket["password"] == VNC_PASSWORD  # the browser gets it; the records must not

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from hosts.choices import TargetType
-from hosts.models import Job
+from jobs.models import Job
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +27,7 @@ def test_it_logs_in_with_a_password_and_shows_the_user(client, django_user_model
     html = response.content.decode()
     assert response.status_code == 200
     assert "Signed in as <strong" in html and "alice" in html
-    assert "xenpanel 0.1.0" in html
+    assert "xenpanel 0.2.0" in html
 
 
 def test_it_refuses_a_wrong_password(client, django_user_model):
@@ -44,8 +43,6 @@ def test_it_hides_other_users_jobs(client, django_user_model):
     job = Job.objects.create(
         kind="test.sleep",
         title="alice-private-job",
-        target_type=TargetType.SYSTEM,
-        target_key="k",
         requested_by=alice,
     )
     client.force_login(bob)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import RequestFactory
 
-from xenpanel.client_ip import client_ip
+from accounts.client_ip import client_ip
 
 
 @pytest.fixture

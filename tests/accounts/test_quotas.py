@@ -14,10 +14,13 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
+from accounts import quotas
+from accounts.models import Quota
 from domains.models import Domain
-from hosts import quotas
-from hosts.models import Host, IsoImage, Job, Quota, Volume
+from hosts.models import Host
 from hosts.simhosts import create_sim_host
+from jobs.models import Job
+from storage.models import IsoImage, Volume
 from tests.domains.support import form_data
 from tests.support.roles import roles  # noqa: F401  (fixture)
 
@@ -127,16 +130,16 @@ def test_it_checks_memory_and_vcpus_again_when_a_domu_starts(client, alice, host
     )  # fmt: skip
     start = reverse("domains:action", args=[stopped.code, "start"])
     assert client.post(start).status_code == 302
-    assert Job.objects.filter(target_key=stopped.target_key, kind="domain.start").count() == 1
+    assert Job.objects.on(stopped).filter(kind="domain.start").count() == 1
     # Now more memory is in use than when it was created: the same start is refused.
     Domain.objects.filter(name="busy").update(memory_mb=1025)
     response = client.post(start, follow=True)
-    assert Job.objects.filter(target_key=stopped.target_key, kind="domain.start").count() == 1
+    assert Job.objects.on(stopped).filter(kind="domain.start").count() == 1
     text = response.content.decode()
     assert "idle was not started" in text and "Quota exceeded for memory" in text
     Domain.objects.filter(name="busy").update(memory_mb=1024, vcpus=3)
     client.post(start)
-    assert Job.objects.filter(target_key=stopped.target_key, kind="domain.start").count() == 1
+    assert Job.objects.on(stopped).filter(kind="domain.start").count() == 1
 
 
 def test_it_counts_the_team_share_for_everyone_in_the_team(django_user_model, host) -> None:  # type: ignore[no-untyped-def]
@@ -175,7 +178,7 @@ def test_it_refuses_a_volume_past_the_disk_quota(client, alice, host) -> None:
 
 def test_it_refuses_at_job_start_too_when_the_form_was_passed(alice, host) -> None:
     """Two tabs: the form was fine, but the share went meanwhile; the job is not queued."""
-    from hosts.jobs import volumes as volume_jobs
+    from storage.jobs import volumes as volume_jobs
 
     Quota.objects.create(user=alice, disk_bytes=GIB)
     vol = Volume.objects.create(host=host, dataset="zroot/xen/x", size_bytes=2 * GIB, owner=alice)

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hosts.dom0 import commands as c
-from hosts.dom0.errors import ValidationError
+from dom0 import commands as c
+from dom0.errors import ValidationError
 
 P = c.PathPolicy(config_dir="/cfg", iso_dir="/iso")
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hosts.dom0 import errors
-from hosts.dom0 import parsers as p
-from hosts.dom0.parsers import DomainState as S
+from dom0 import errors
+from dom0 import parsers as p
+from dom0.parsers import DomainState as S
 
 ANY = "0.0.0.0"  # noqa: S104 (a vnclisten value, not a bind)
 HEADER_TABS = "Name                                        ID   Mem VCPUs\tState\tTime(s)"

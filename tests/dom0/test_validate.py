@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hosts.dom0 import validate as v
-from hosts.dom0.errors import ValidationError
+from dom0 import validate as v
+from dom0.errors import ValidationError
 
 
 def refused(func, *args, **kwargs) -> ValidationError:

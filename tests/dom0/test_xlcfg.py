@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hosts.dom0 import xlcfg
-from hosts.dom0.errors import ParseError
-from hosts.dom0.xlcfg import DiskSpec, DomainConfig, VifSpec
+from dom0 import xlcfg
+from dom0.errors import ParseError
+from dom0.xlcfg import DiskSpec, DomainConfig, VifSpec
 
 ANY = "0.0.0.0"  # noqa: S104 (a vnclisten value, not a bind)
 

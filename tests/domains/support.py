@@ -1,4 +1,5 @@
-"""Shared steps for the domU tests: a refreshed simulated host, an ISO on it, the form."""
+"""Shared steps for the domU tests: a refreshed simulated host, an ISO on it, the form, a create
+job queued by hand, and what a job's log shows."""
 
 from __future__ import annotations
 
@@ -8,12 +9,18 @@ from typing import Any
 from django.db import transaction
 from django.urls import reverse
 
+from dom0 import commands
+from dom0.sim import SimHost
+from domains import actions, cfg, records
 from domains.models import Domain
-from hosts.dom0.sim import SimHost
-from hosts.jobs.host_refresh import queue_refresh
-from hosts.models import Host, IsoImage, Job
+from hosts.jobs import queue_refresh
+from hosts.models import Host
 from hosts.simhosts import create_sim_host
+from jobs.models import Job, JobStep
+from storage.models import IsoImage, Volume
 from tests.support.jobs import wait_for_job
+
+GIB = 2**30
 
 
 def refreshed_host(name: str, tmp_path: Path, *, full: bool = False, **seed: Any) -> Host:
@@ -73,21 +80,67 @@ def create_via_form(client, host: Host, name: str, **overrides: Any) -> tuple[Do
     response = client.post(reverse("domains:new"), form_data(host, name, **overrides))
     assert response.status_code == 302, _errors(response)
     domain = Domain.objects.get(host=host, name=name)
-    job = Job.objects.filter(target_key=domain.target_key).latest("created_at")
+    job = Job.objects.on(domain).latest("created_at")
     return domain, wait_for_job(job, timeout=30)
 
 
 def act(client, domain: Domain, action: str) -> Job:
     response = client.post(reverse("domains:action", args=[domain.code, action]))
     assert response.status_code == 302
-    job = Job.objects.filter(target_key=domain.target_key).latest("created_at")
+    job = Job.objects.on(domain).latest("created_at")
     return wait_for_job(job, timeout=30)
 
 
 def latest_job(domain: Domain) -> Job:
-    return Job.objects.filter(target_key=domain.target_key).latest("created_at")
+    return Job.objects.on(domain).latest("created_at")
 
 
 def _errors(response: Any) -> str:
     form = (response.context or {}).get("form")
     return str(form.errors) if form is not None else response.content.decode()[:500]
+
+
+def job_log_text(job: Job) -> str:
+    """Everything a job's log shows: every step's argv and output, and the job's messages."""
+    parts = [job.error, job.message]
+    for step in job.steps.all():
+        parts += [step.label, " ".join(step.argv or []), step.output]
+    return "\n".join(parts)
+
+
+def queued_create(
+    host: Host,
+    name: str,
+    user: Any,
+    *,
+    cancel: bool = False,
+    redelivered: bool = False,
+    earlier_zfs_create: bool = False,
+) -> tuple[Domain, Job]:
+    """Make what the new-domU form makes (domU, CREATING volume, config, create job) by hand.
+
+    `cancel`: the job was cancelled while queued. `redelivered`: a worker ran it before and died.
+    `earlier_zfs_create`: that first delivery had started `zfs create` when its worker died.
+    """
+    dataset = f"{host.volumes_parent}/{name}-disk0"
+    with transaction.atomic():
+        volume = Volume.objects.create(host=host, dataset=dataset, size_bytes=20 * GIB, owner=user)
+        domain = Domain.objects.create(
+            host=host, name=name, owner=user, memory_mb=512, volume=volume, vnc_display=None
+        )
+        settings = cfg.Settings(name, 512, 1, volume.device_path, None, "bridge0")
+        records.add_version(domain, cfg.render(cfg.build(settings)), author=user, note="Created")
+        job = actions.queue(domain, actions.CREATE, f"Create {name}", params={"new_volume": True})
+        if cancel:
+            Job.objects.filter(pk=job.pk).update(status="cancelled", cancel_requested=True)
+        if redelivered:
+            Job.objects.filter(pk=job.pk).update(attempt=1)
+        if earlier_zfs_create:
+            JobStep.objects.create(
+                job=job,
+                seq=1,
+                label=f"Create volume {dataset}",
+                argv=commands.zfs_create_volume(dataset, 20 * GIB),
+            )
+    job.refresh_from_db()
+    return domain, job

@@ -1,13 +1,21 @@
-"""Autostart after a Dom0 reboot (in order, with delays), config history diff and restore."""
+"""Autostart after a Dom0 reboot (in order, with delays), config history diff and restore.
+
+Autostart runs only after the Dom0 rebooted: a domU that was shut down on purpose, or that powered
+off by itself, stays off; and a domU another job holds is skipped, not raced.
+"""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 
+from dom0.sim import SimHost
+from domains import observe
 from domains.models import Domain
-from hosts.dom0.sim import SimHost
-from hosts.models import Job
+from jobs import locks
+from jobs.models import Job
 from tests.domains.support import act, create_via_form, poll, refreshed_host
 from tests.support.jobs import wait_for_job
 
@@ -72,10 +80,54 @@ def test_it_leaves_a_domu_that_was_shut_down_on_purpose(worker, admin_client, tm
     assert not Job.objects.filter(kind="domain.autostart").exists()
 
 
+def test_it_leaves_a_guest_that_powered_off_on_its_own(worker, admin_client, tmp_path, monkeypatch):
+    monkeypatch.setattr(observe, "SETTLE_AFTER", timedelta(0), raising=False)
+    host = refreshed_host("xen3", tmp_path)
+    domain, job = create_via_form(admin_client, host, "selfoff", autostart="on")
+    assert job.status == "succeeded", job.error
+    poll(host)
+    # The guest powers itself off (or crashes): the host stays up.
+    assert SimHost(host.sim_dir).run(["xl", "destroy", "selfoff"]).rc == 0
+    poll(host)
+    poll(host)
+    assert not Job.objects.filter(kind="domain.autostart").exists()
+    domain.refresh_from_db()
+    assert domain.state == "not_running" and not domain.should_run
+    assert "selfoff" not in SimHost(host.sim_dir).run(["xl", "list"]).stdout
+
+
+def test_it_autostarts_after_a_reboot_but_skips_a_domu_another_job_holds(
+    worker, admin_client, tmp_path
+):
+    host = refreshed_host("xen4", tmp_path)
+    made = []
+    for order, name in enumerate(("first", "second")):
+        domain, job = create_via_form(
+            admin_client, host, name, memory_mb=256, autostart="on", autostart_order=order
+        )
+        assert job.status == "succeeded", job.error
+        made.append(domain)
+    poll(host)
+    SimHost(host.sim_dir).reboot()
+    held = made[0]
+    assert locks.acquire(held.lock_key, 999_999) is None  # a job of the user's runs on it
+    try:
+        poll(host)
+        job = wait_for_job(Job.objects.get(kind="domain.autostart"), timeout=30)
+    finally:
+        locks.release(held.lock_key, 999_999)
+    assert job.status == "succeeded", job.error
+    skip = job.steps.get(label="Skip first")
+    assert "job #999999 is working on it" in skip.output
+    creates = [s.argv[2] for s in job.steps.all() if s.argv and s.argv[:2] == ["xl", "create"]]
+    assert creates == ["/usr/local/etc/xen/second.cfg"]
+    assert locks.holder(made[1].lock_key) is None  # released after starting it
+
+
 def test_it_shows_config_diffs_and_restores_a_version(worker, admin_client, tmp_path):
     from tests.domains.support import put_iso
 
-    host = refreshed_host("xen3", tmp_path)
+    host = refreshed_host("xen5", tmp_path)
     iso = put_iso(host)
     domain, job = create_via_form(admin_client, host, "hist", iso=str(iso.code))
     assert job.status == "succeeded", job.error

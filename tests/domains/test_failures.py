@@ -1,14 +1,19 @@
-"""Each failure path: checked on the form before anything runs, or reported by the job."""
+"""Each failure path: checked on the form before anything runs, or reported by the job.
+
+A failed job changes nothing it should not: the new volume stays usable, and a failed shutdown
+keeps the domU marked as one that should run.
+"""
 
 from __future__ import annotations
 
 import pytest
 from django.urls import reverse
 
+from dom0.sim import SimHost
 from domains.models import Domain
-from hosts.dom0.sim import SimHost
-from hosts.models import IsoImage, Job, Volume
-from tests.domains.support import create_via_form, form_data, refreshed_host
+from jobs.models import Job
+from storage.models import IsoImage, Volume
+from tests.domains.support import act, create_via_form, form_data, refreshed_host
 from tests.support.jobs import wait_for_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -106,7 +111,7 @@ def test_it_fails_clearly_when_the_host_stops_answering_mid_job(worker, admin_cl
     response = admin_client.post(reverse("domains:new"), form_data(host, "flaky"))
     assert response.status_code == 302
     domain = Domain.objects.get(name="flaky")
-    job = Job.objects.get(target_key=domain.target_key)
+    job = Job.objects.on(domain).get()
     # Wait until the volume exists, then pull the plug.
     import time
 
@@ -133,3 +138,18 @@ def test_it_drops_the_volume_row_when_zfs_create_fails(worker, admin_client, tmp
     assert not Volume.objects.filter(dataset="zroot/xen/v-disk0").exists()
     domain.refresh_from_db()
     assert domain.volume is None
+
+
+def test_it_keeps_should_run_when_the_shutdown_fails(worker, admin_client, tmp_path):
+    host = refreshed_host("xen6", tmp_path)
+    domain, job = create_via_form(admin_client, host, "stubborn", autostart="on")
+    assert job.status == "succeeded", job.error
+    # The guest has no PV drivers yet, so it cannot be asked to shut down.
+    assert act(admin_client, domain, "shutdown").status == "failed"
+    domain.refresh_from_db()
+    assert domain.should_run
+
+    SimHost(host.sim_dir).set_pv_drivers("stubborn", True)
+    assert act(admin_client, domain, "shutdown").status == "succeeded"
+    domain.refresh_from_db()
+    assert not domain.should_run

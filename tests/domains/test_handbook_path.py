@@ -7,9 +7,10 @@ import json
 import pytest
 from django.urls import reverse
 
+from dom0.sim import SimHost
 from domains.models import Domain
-from hosts.dom0.sim import SimHost
-from hosts.models import Job, Volume
+from jobs.models import Job
+from storage.models import Volume
 from tests.domains.support import act, create_via_form, latest_job, put_iso, refreshed_host
 from tests.support.jobs import wait_for_job
 

@@ -6,10 +6,11 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from dom0.sim import SimHost
 from domains import cfg, records
 from domains.models import Domain
-from hosts.dom0.sim import SimHost
-from hosts.models import Host, Job
+from hosts.models import Host
+from jobs.models import Job
 from tests.domains.support import poll, refreshed_host
 from tests.support.jobs import wait_for_job
 

@@ -7,8 +7,8 @@ import json
 import pytest
 from django.urls import reverse
 
-from hosts.dom0.sim import SimHost
-from hosts.models import Job
+from dom0.sim import SimHost
+from jobs.models import Job
 from tests.domains.support import act, create_via_form, put_iso, refreshed_host
 from tests.support.jobs import wait_for_job
 
@@ -39,7 +39,7 @@ def test_it_ejects_and_inserts_an_iso_on_a_running_domu(worker, admin_client, tm
         reverse("domains:cd_insert", args=[domain.code]), {"iso": str(second.code)}
     )
     assert response.status_code == 302
-    job = wait_for_job(Job.objects.filter(target_key=domain.target_key).latest("created_at"))
+    job = wait_for_job(Job.objects.on(domain).latest("created_at"))
     assert job.status == "succeeded", job.error
     assert ["xl", "cd-insert", "inst1", "hdc", second.path] in [s.argv for s in job.steps.all()]
     assert _cdrom_target(sim, "inst1") == second.path

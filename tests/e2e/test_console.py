@@ -69,7 +69,7 @@ def test_it_connects_shows_pixels_and_types(
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     host = create_sim_host("xen1", state_dir=tmp_path / "xen1", vnc_servers=True)
-    from hosts.dom0.sim import SimHost
+    from dom0.sim import SimHost
 
     sim = SimHost(host.sim_dir)
     sim.set_vnc_servers(True, qemu=False)

@@ -16,10 +16,10 @@ import pytest
 import redis
 from django.contrib.auth.models import Group
 
+from accounts.access import OPERATOR_GROUP
+from dom0.sim import SimHost
 from domains.console import tickets
 from domains.models import Domain, DomainState
-from hosts.access import OPERATOR_GROUP
-from hosts.dom0.sim import SimHost
 from hosts.simhosts import create_sim_host
 from tests.e2e.conftest import ARTIFACTS, login
 from tests.e2e.test_console import CFG, _free_display, console_proxy  # noqa: F401 (fixture)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hosts.dom0.sim import SimHost
+from dom0.sim import SimHost
 from tests.domains.support import poll, put_iso
 from tests.e2e.conftest import login
 

@@ -15,12 +15,12 @@ import socket
 
 import pytest
 
-from hosts.dom0.sim import SimHost
-from hosts.models import IsoImage
+from dom0.sim import SimHost
 from hosts.simhosts import create_sim_host
+from storage.models import IsoImage
 from tests.e2e.conftest import login, watch_bar
 from tests.e2e.test_console import console_proxy  # noqa: F401 (fixture: the real proxy process)
-from tests.hosts.storage.conftest import http_files, iso_bytes  # noqa: F401 (fixture)
+from tests.storage.conftest import http_files, iso_bytes  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group
 
+from accounts.models import AuditEntry, Quota
 from domains.models import Domain
-from hosts.models import AuditEntry, Quota
 from hosts.simhosts import create_sim_host
 from tests.e2e.conftest import ARTIFACTS, login
 from tests.support.roles import roles  # noqa: F401  (fixture)

@@ -6,10 +6,10 @@ import hashlib
 
 import pytest
 
-from hosts.models import IsoImage
 from hosts.simhosts import create_sim_host
+from storage.models import IsoImage
 from tests.e2e.conftest import login, watch_bar
-from tests.hosts.storage.conftest import http_files, iso_bytes  # noqa: F401 (fixture)
+from tests.storage.conftest import http_files, iso_bytes  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

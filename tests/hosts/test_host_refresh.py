@@ -9,12 +9,14 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
-from hosts.choices import HostStatus, JobStatus, Transport
-from hosts.dom0.sim import SimHost
-from hosts.jobs.host_refresh import POLL, queue_refresh
-from hosts.models import Host, Job
+from dom0.sim import SimHost
+from hosts.choices import HostStatus, Transport
+from hosts.jobs import POLL, queue_refresh
+from hosts.models import Host
 from hosts.simhosts import create_sim_host
 from hosts.tasks import refresh_all_hosts
+from jobs.choices import JobStatus
+from jobs.models import Job
 from tests.support.jobs import wait_for_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,7 +25,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _refresh_via_view(client, host: Host) -> Job:
     response = client.post(reverse("hosts:refresh", args=[host.code]))
     assert response.status_code == 302
-    job = Job.objects.filter(host=host).latest("created_at")
+    job = Job.objects.on(host).latest("created_at")
     return wait_for_job(job, timeout=60)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from hosts.jobs.context import JobContext
-from hosts.jobs.registry import job_kind
+from jobs.context import JobContext
+from jobs.registry import job_kind
 
 
 @job_kind("test.sleep")

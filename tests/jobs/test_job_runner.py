@@ -9,10 +9,10 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
-from hosts.choices import JobStatus, TargetType
-from hosts.jobs import enqueue
-from hosts.models import Job
-from tests.hosts.jobs import kinds  # noqa: F401  (registers test.sleep)
+from jobs.choices import JobStatus
+from jobs.enqueue import Target, enqueue
+from jobs.models import Job
+from tests.jobs import kinds  # noqa: F401  (registers test.sleep)
 from tests.support.jobs import wait_for_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,9 +23,7 @@ def _sleep_job(target: str, seconds: float = 0.6) -> Job:
         return enqueue(
             "test.sleep",
             title=f"sleep on {target}",
-            target_type=TargetType.SYSTEM,
-            target_key=target,
-            target_label=target,
+            targets=[Target("system", lock=target, label=target)],
             params={"seconds": seconds},
         )
 

@@ -42,12 +42,21 @@ def sim_host(tmp_path: Path) -> Host:
 
 @dataclass
 class Served:
-    """What the test HTTP server offers: path -> bytes, and how slowly (seconds per 64 KiB)."""
+    """What the test HTTP server offers: path -> bytes; how fast, and where a download stops.
+
+    `delay` (seconds per 64 KiB) only simulates a slow link, for pages that should show a bar
+    moving. A test that needs the download to be in progress at some point uses `pause_at`
+    instead: a GET sends that many bytes (rounded up to 64 KiB pieces), sets `paused`, and sends
+    the rest only once the test sets `resume` (the fixture sets it at the end).
+    """
 
     files: dict[str, bytes] = field(default_factory=dict)
     redirects: dict[str, str] = field(default_factory=dict)
     unsized: set[str] = field(default_factory=set)  # answered without a Content-Length
     delay: float = 0.0
+    pause_at: int | None = None
+    paused: threading.Event = field(default_factory=threading.Event)
+    resume: threading.Event = field(default_factory=threading.Event)
     url: str = ""
 
 
@@ -83,6 +92,10 @@ def http_files() -> Iterator[Served]:
                 return
             try:
                 for start in range(0, len(body), 65536):
+                    if served.pause_at is not None and start >= served.pause_at:
+                        served.paused.set()
+                        if not served.resume.wait(60):
+                            return
                     self.wfile.write(body[start : start + 65536])
                     self.wfile.flush()
                     if served.delay:
@@ -100,6 +113,7 @@ def http_files() -> Iterator[Served]:
     served.url = f"http://127.0.0.1:{httpd.server_address[1]}"
     yield served
     served.delay = 0
+    served.resume.set()
     httpd.shutdown()
     httpd.server_close()
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 
 import pytest
 from django.urls import reverse
 
-from hosts.choices import JobStatus
-from hosts.dom0.sim import SimHost
-from hosts.jobs import isos as iso_jobs
-from hosts.models import Host, IsoImage, Job
-from tests.hosts.storage.conftest import iso_bytes
+from dom0.sim import SimHost
+from hosts.models import Host
+from jobs.choices import JobStatus
+from jobs.models import Job
+from storage.jobs import isos as iso_jobs
+from storage.models import IsoImage
+from tests.storage.conftest import iso_bytes
 from tests.support.jobs import wait_for_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,25 +33,28 @@ def _job() -> Job:
     return Job.objects.filter(kind=iso_jobs.FETCH).latest("created_at")
 
 
-def _watch(job: Job, timeout: float = 30) -> list[int]:
-    """Return the progress values seen while the job ran (polled like the page does)."""
+def _watch(job: Job, until: Callable[[Job], bool] | None = None, timeout: float = 30) -> list[int]:
+    """Return the progress values seen while the job ran (polled like the page does).
+
+    Stops when the job ends, or as soon as `until(job)` holds.
+    """
     seen: list[int] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job.refresh_from_db()
         if not seen or seen[-1] != job.progress:
             seen.append(job.progress)
-        if not job.is_active:
+        if not job.is_active or (until is not None and until(job)):
             return seen
         time.sleep(0.05)
-    raise AssertionError(f"job still {job.status}")
+    raise AssertionError(f"job still {job.status} at {job.progress}%")
 
 
 def test_it_fetches_with_progress_and_records_the_sha256(
     worker, admin_client, sim_host, http_files
 ):
     http_files.files["/FreeBSD-14.1-bootonly.iso"] = ISO
-    http_files.delay = 0.04  # 48 pieces of 64 KiB: about 2 s
+    http_files.pause_at = len(ISO) // 2  # the second half waits until the bar has moved
     digest = hashlib.sha256(ISO).hexdigest()
     response = _fetch(
         admin_client,
@@ -58,7 +64,9 @@ def test_it_fetches_with_progress_and_records_the_sha256(
         checksum=f"SHA256 (FreeBSD-14.1-bootonly.iso) = {digest}",
     )
     assert response.status_code == 302, response.content.decode()[:3000]
-    seen = _watch(_job())
+    seen = _watch(_job(), until=lambda job: 10 < job.progress < 90)
+    http_files.resume.set()
+    seen += _watch(_job())
     job = _job()
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert seen == sorted(seen) and seen[0] < 10 and seen[-1] == 100
@@ -93,13 +101,14 @@ def test_it_marks_the_image_bad_when_the_checksum_differs(
 
 def test_it_cancels_and_removes_the_partial_file(worker, admin_client, sim_host, http_files):
     http_files.files["/slow.iso"] = ISO
-    http_files.delay = 0.2  # about 10 s in all
+    http_files.pause_at = 3 * 65536  # the rest never comes: the job is cancelled meanwhile
     _fetch(admin_client, sim_host, f"{http_files.url}/slow.iso", allow_private="on")
     job = _job()
     partial = SimHost(sim_host.sim_dir).path("/var/lib/xenpanel/isos/slow.iso")
+    assert http_files.paused.wait(15), "the download never started"
     deadline = time.monotonic() + 15
     while not (partial.exists() and partial.stat().st_size > 2 * 65536):
-        assert time.monotonic() < deadline, "the download never started"
+        assert time.monotonic() < deadline, "the first bytes never reached the file"
         time.sleep(0.05)
     iso = IsoImage.objects.get(file_name="slow.iso")
     response = admin_client.post(reverse("isos:cancel", args=[iso.code]))

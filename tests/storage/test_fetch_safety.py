@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from hosts.choices import JobStatus
-from hosts.dom0.parsers import classify_error
-from hosts.dom0.sim import SimHost
-from hosts.jobs import isos as iso_jobs
-from hosts.models import IsoImage, Job
-from tests.hosts.storage.conftest import iso_bytes
+from dom0.parsers import classify_error
+from dom0.sim import SimHost
+from jobs.choices import JobStatus
+from jobs.models import Job
+from storage.jobs import isos as iso_jobs
+from storage.models import IsoImage
+from tests.storage.conftest import iso_bytes
 from tests.support.jobs import wait_for_job
 
 ISO = iso_bytes(2**20)
@@ -99,7 +100,7 @@ def test_it_reads_past_a_missing_xl_conf_to_the_real_error():
 def test_it_refuses_a_fetch_past_the_iso_quota_once_the_size_is_known(
     worker, operator, operator_client, sim_host, http_files, settings
 ):
-    from hosts.models import Quota
+    from accounts.models import Quota
 
     settings.FETCH_ALLOW_PRIVATE = True  # the test server is on 127.0.0.1
     Quota.objects.create(user=operator, iso_bytes=len(ISO) // 2)
@@ -119,13 +120,14 @@ def test_it_refuses_a_fetch_past_the_iso_quota_once_the_size_is_known(
 def test_it_stops_a_download_of_unknown_size_once_it_passes_the_iso_quota(
     worker, operator, operator_client, sim_host, http_files, settings
 ):
-    from hosts.models import Quota
+    from accounts.models import Quota
 
     settings.FETCH_ALLOW_PRIVATE = True
     Quota.objects.create(user=operator, iso_bytes=len(ISO) // 2)
     http_files.files["/chunked.iso"] = ISO
     http_files.unsized.add("/chunked.iso")
-    http_files.delay = 0.02
+    # The server holds back the last quarter: the job sees the file pass the quota mid-download.
+    http_files.pause_at = 3 * len(ISO) // 4
     response = operator_client.post(
         reverse("isos:fetch"), {"host": sim_host.pk, "url": f"{http_files.url}/chunked.iso"}
     )

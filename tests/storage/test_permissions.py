@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from hosts.models import IsoImage, UploadSession, Volume
+from storage.models import IsoImage, UploadSession, Volume
 
 pytestmark = pytest.mark.django_db
 
@@ -104,8 +104,8 @@ def test_it_renders_the_storage_pages(operator_client, sim_host, volume, iso):
 def test_it_refuses_to_delete_what_a_domu_uses(operator_client, operator, sim_host, volume, iso):
     from django.apps import apps
 
-    from hosts.jobs.isos import iso_in_use
-    from hosts.jobs.volumes import volume_in_use
+    from storage.jobs.isos import iso_in_use
+    from storage.jobs.volumes import volume_in_use
 
     assert volume_in_use(volume) is None and iso_in_use(iso) is None
     domain = apps.get_model("domains", "Domain")

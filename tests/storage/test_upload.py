@@ -13,12 +13,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from hosts import uploads
-from hosts.choices import JobStatus
-from hosts.dom0.sim import SimHost
-from hosts.jobs import isos as iso_jobs
-from hosts.models import Host, IsoImage, Job, UploadSession
-from tests.hosts.storage.conftest import iso_bytes
+from dom0.sim import SimHost
+from hosts.models import Host
+from jobs.choices import JobStatus
+from jobs.models import Job
+from storage import uploads
+from storage.jobs import isos as iso_jobs
+from storage.models import IsoImage, UploadSession
+from tests.storage.conftest import iso_bytes
 from tests.support.jobs import wait_for_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,7 +48,7 @@ def _offset(client, url: str) -> int:
 
 
 def _upload_job(iso: IsoImage) -> Job:
-    return wait_for_job(Job.objects.filter(kind=iso_jobs.UPLOAD, target_key=iso.target_key).get())
+    return wait_for_job(Job.objects.on(iso).filter(kind=iso_jobs.UPLOAD).get())
 
 
 def _cut_connection(

@@ -7,10 +7,13 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
-from hosts.choices import JobStatus
-from hosts.dom0.sim import SimHost
-from hosts.jobs import volumes as volume_jobs
-from hosts.models import Host, Job, Volume
+from dom0.sim import SimHost
+from domains.models import Domain
+from hosts.models import Host
+from jobs.choices import JobStatus
+from jobs.models import Job
+from storage.jobs import volumes as volume_jobs
+from storage.models import Volume
 from tests.support.jobs import wait_for_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,7 +29,7 @@ disk = [ '{disk},raw,hda,rw' ]
 
 
 def _last_job(host: Host, kind: str) -> Job:
-    return wait_for_job(Job.objects.filter(host=host, kind=kind).latest("created_at"), timeout=30)
+    return wait_for_job(Job.objects.on(host).filter(kind=kind).latest("created_at"), timeout=30)
 
 
 def _create(client, host: Host, name: str, size: str = "2G", sparse: bool = False) -> Job:
@@ -157,16 +160,17 @@ def test_it_scans_and_imports_a_volume_made_outside_the_panel(worker, admin_clie
     assert 'data-volume="zroot/xen/legacy0"' in page
 
 
-def test_it_refuses_to_destroy_a_volume_a_domu_config_uses(
-    operator_client, operator, sim_host, monkeypatch
-):
+def test_it_refuses_to_destroy_a_volume_a_domu_config_uses(operator_client, operator, sim_host):
     volume = Volume.objects.create(
         host=sim_host, dataset="zroot/xen/used0", size_bytes=2**30, state="ready", owner=operator
     )
-    # The domUs app answers this question; here it says "in use".
-    monkeypatch.setattr(volume_jobs, "volume_in_use", lambda v: "the domU web1 uses it as a disk")
+    # The domains app answers this question (its finder is registered with storage.users).
+    Domain.objects.create(
+        host=sim_host, name="web1", memory_mb=512, vcpus=1, volume=volume, owner=operator
+    )
     response = operator_client.post(
         reverse("storage:volume_destroy", args=[volume.code]), {"confirm": "used0"}, follow=True
     )
     assert "cannot be destroyed: the domU web1 uses it" in response.content.decode()
     assert not Job.objects.exists()
+    assert Volume.objects.filter(pk=volume.pk).exists()

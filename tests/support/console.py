@@ -1,8 +1,8 @@
-"""The real console proxy (`python -m domains.console.serve`) as a process the tests own."""
+"""The real console proxy (`python -m domains.console.serve`) as a process the tests own, and
+console tickets made to expire on the spot."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -10,7 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support.services import free_port
+import redis
+
+from domains.console import tickets
+from xenpanel.devservices import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,18 +28,29 @@ def console_proxy_process(redis_url: str, log: Path) -> Iterator[int]:
              "--redis-url", redis_url],
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"the console proxy did not start:\n{log.read_text()}") from None
-            time.sleep(0.05)
+    try:
+        wait_for_port(port, timeout=15, process=proc)
+    except RuntimeError as exc:
+        proc.kill()
+        proc.wait()
+        raise RuntimeError(f"the console proxy did not start ({exc}):\n{log.read_text()}") from None
     try:
         yield port
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def expire_ticket(client: redis.Redis, ticket: str, timeout: float = 5.0) -> None:
+    """Let `ticket` run out now, as its TTL would: Redis expires the key itself.
+
+    The key's TTL is cut to 1 ms (PEXPIRE); this returns once Redis reports the key gone, so a
+    test sees an expired ticket without sleeping through a TTL.
+    """
+    key = tickets.ticket_key(ticket)
+    assert client.pttl(key) > 0, "the ticket has no TTL to run out"
+    assert client.pexpire(key, 1)
+    deadline = time.monotonic() + timeout
+    while client.exists(key):
+        assert time.monotonic() < deadline, f"Redis still has {key} after {timeout}s"
+        time.sleep(0.001)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from hosts.models import Job
+from jobs.models import Job
 
 
 def wait_for_job(job: Job, timeout: float = 30.0, *, until_active: bool = False) -> Job:

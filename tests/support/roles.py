@@ -1,21 +1,18 @@
-"""The role groups and their permissions, as the migration makes them.
+"""The role groups and their permissions, as `accounts.roles` makes them after every migrate.
 
-A transactional test (worker, browser) flushes the database afterwards, which takes the rows a
-data migration made with it; tests that need the roles ask for them through this fixture.
+A transactional test (worker, browser) flushes the database afterwards; the flush's post_migrate
+makes the groups again, but tests that need them say so through this fixture.
 """
 
 from __future__ import annotations
-
-import importlib
 
 import pytest
 
 
 def ensure_roles() -> None:
-    from django.apps import apps
+    from accounts.roles import sync_role_permissions
 
-    migration = importlib.import_module("hosts.migrations.0006_role_permissions")
-    migration.attach(apps, None)
+    sync_role_permissions()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.services import free_port
+from xenpanel.devservices import free_port
 
 SSHD = "/usr/sbin/sshd"
 

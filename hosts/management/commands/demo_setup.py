@@ -45,7 +45,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Admin user: {username}  password: {password}")
 
     def _power_off(self) -> None:
-        from hosts.dom0.sim import SimHost
+        from dom0.sim import SimHost
 
         for host in Host.objects.exclude(sim_dir=""):
             state_dir = Path(host.sim_dir)

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from hosts.jobs.host_refresh import queue_refresh
+from hosts.jobs import queue_refresh
 from hosts.models import Host
 
 

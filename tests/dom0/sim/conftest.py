@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from hosts.dom0.sim import SimHost, seed_host
+from dom0.sim import SimHost, seed_host
 
 HANDBOOK_CFG = """\
 builder = "hvm"

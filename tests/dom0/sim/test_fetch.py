@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hosts.dom0.sim import SimHost
+from dom0.sim import SimHost
 
 PAYLOAD = bytes(range(256)) * 1024  # 256 KiB, several chunks
 
@@ -89,22 +89,33 @@ def test_it_refuses_local_file_urls(host: SimHost, tmp_path: Path) -> None:
     assert "Invalid URL scheme" in result.stderr
 
 
-class _SlowHandler(http.server.BaseHTTPRequestHandler):
+CHUNK = 65536
+CHUNKS = 4
+
+
+class _SteppedHandler(http.server.BaseHTTPRequestHandler):
+    """Send CHUNKS chunks; before each next one, wait until the test has seen the last arrive."""
+
+    seen: list[threading.Event] = []
+
     def do_GET(self) -> None:  # noqa: N802
         self.send_response(200)
-        self.send_header("Content-Length", str(4 * 65536))
+        self.send_header("Content-Length", str(CHUNKS * CHUNK))
         self.end_headers()
-        for _ in range(4):
-            self.wfile.write(b"x" * 65536)
+        for i in range(CHUNKS):
+            self.wfile.write(b"x" * CHUNK)
             self.wfile.flush()
-            time.sleep(0.15)
+            if i < CHUNKS - 1 and not self.seen[i].wait(10):
+                return  # the test gave up; fetch then reports a truncated file
 
     def log_message(self, *args: object) -> None:
         pass
 
 
 def test_the_file_grows_while_downloading(host: SimHost) -> None:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowHandler)
+    seen = [threading.Event() for _ in range(CHUNKS - 1)]
+    handler = type("Handler", (_SteppedHandler,), {"seen": seen})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{httpd.server_address[1]}/slow.iso"
     target = host.path("/root/slow.iso")
@@ -114,11 +125,17 @@ def test_the_file_grows_while_downloading(host: SimHost) -> None:
     )
     worker.start()
     sizes = set()
+    deadline = time.monotonic() + 30
     while worker.is_alive():
+        assert time.monotonic() < deadline, f"fetch did not finish; sizes seen: {sorted(sizes)}"
         if target.exists():
-            sizes.add(target.stat().st_size)
-        time.sleep(0.02)
+            size = target.stat().st_size
+            sizes.add(size)
+            for i in range(min(size // CHUNK, CHUNKS - 1)):
+                seen[i].set()  # the server sends the next chunk only now
+        time.sleep(0.01)
+    worker.join()
     httpd.shutdown()
     httpd.server_close()
-    assert results[0].rc == 0
-    assert len([s for s in sizes if 0 < s < 4 * 65536]) >= 2
+    assert results[0].rc == 0, results[0].stderr
+    assert len([s for s in sizes if 0 < s < CHUNKS * CHUNK]) >= 2

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hosts.dom0.sim import SimHost, SimTimeout, SimUnreachable, make_shims
+from dom0.sim import SimHost, SimTimeout, SimUnreachable, make_shims
 
 from .conftest import write_domu
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import hashlib
 
-from hosts.dom0.sim import SimHost, seed_host
+from dom0.sim import SimHost, seed_host
 
 
 def test_it_answers_sysctl(host: SimHost) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 import re
 
-from hosts.dom0.sim import SimHost
+from dom0.sim import SimHost
 
 from .conftest import write_domu
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from hosts.dom0.sim.xlcfg import CfgError, parse_cfg
-from hosts.dom0.sim.xldisk import Disk, DiskSpecError, parse_disk
+from dom0.sim.xlcfg import CfgError, parse_cfg
+from dom0.sim.xldisk import Disk, DiskSpecError, parse_disk
 
 
 def test_it_parses_the_grammar() -> None:

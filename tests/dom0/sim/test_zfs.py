@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from hosts.dom0.sim import SimHost, seed_host
-from hosts.dom0.sim.zfsnames import ZfsValueError, nicenum, parse_size
+from dom0.sim import SimHost, seed_host
+from dom0.sim.zfsnames import ZfsValueError, nicenum, parse_size
 
 from .conftest import write_domu
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hosts.dom0.transport import SSHTransport, TransportConfig
+from dom0.transport import SSHTransport, TransportConfig
 from tests.support.sshd import SshdInfo, sshd_available, start_sshd, stop_sshd
 
 

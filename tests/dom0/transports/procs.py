@@ -35,3 +35,21 @@ def group_ends(pgid: int, within: float = 3.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def _command_name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def group_runs(pgid: int, command: str, count: int, within: float = 5.0) -> bool:
+    """Wait until `count` live processes named `command` run in group pgid; say whether in time."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        names = [_command_name(pid) for pid in live_group_members(pgid)]
+        if names.count(command) >= count:
+            return True
+        time.sleep(0.01)
+    return False

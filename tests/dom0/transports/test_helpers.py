@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from hosts.dom0 import errors
-from hosts.dom0.transport import Result, host_key_info, parse_pinned_key
-from hosts.dom0.transports.base import check_argv, host_path, temp_sibling, with_tool_dir
-from hosts.dom0.transports.ssh import remote_command
+from dom0 import errors
+from dom0.transport import Result, host_key_info, parse_pinned_key
+from dom0.transports.base import check_argv, host_path, temp_sibling, with_tool_dir
+from dom0.transports.ssh import remote_command
 from tests.support.sshd import make_key
 
 

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from hosts.dom0 import errors
-from hosts.dom0.transport import (
+from dom0 import errors
+from dom0.transport import (
     CANCELLED_RC,
     FileStat,
     LocalTransport,
     TransportConfig,
     make_transport,
 )
-from tests.hosts.transport.procs import group_ends
+from tests.dom0.transports.procs import group_ends, group_runs
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_it_polls_a_started_command(local: LocalTransport) -> None:
 
 def test_it_cancels_a_started_command_and_its_children(local: LocalTransport) -> None:
     cmd = local.start(["sh", "-c", "sleep 30 & sleep 30"], timeout=60)
-    time.sleep(0.1)
+    assert cmd.pid is not None and group_runs(cmd.pid, "sleep", 2)  # both children started
     res = cmd.cancel()
     assert res.rc == CANCELLED_RC
     assert cmd.pid is not None and group_ends(cmd.pid)

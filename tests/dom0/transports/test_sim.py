@@ -1,6 +1,6 @@
 """SimTransport: how it maps the simulator's answers and failures onto the transport interface.
 
-Most tests use a tiny stand-in simulator (same API as hosts.dom0.sim.SimHost) so that faults can be
+Most tests use a tiny stand-in simulator (same API as dom0.sim.SimHost) so that faults can be
 forced exactly; the last test runs against the real simulator when it is importable.
 """
 
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from hosts.dom0 import errors
-from hosts.dom0.sim import make_shims, seed_host
-from hosts.dom0.sim.result import SimResult, SimUnreachable
-from hosts.dom0.transport import CANCELLED_RC, SimTransport, TransportConfig, make_transport
+from dom0 import errors
+from dom0.sim import make_shims, seed_host
+from dom0.sim.result import SimResult, SimUnreachable
+from dom0.transport import CANCELLED_RC, SimTransport, TransportConfig, make_transport
 
 
 class StandInSim:

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from hosts.dom0 import errors
-from hosts.dom0.transport import (
+from dom0 import errors
+from dom0.transport import (
     CANCELLED_RC,
     SSHTransport,
     TransportConfig,
     fetch_host_key,
 )
-from tests.hosts.transport.procs import group_ends
-from tests.support.services import free_port
+from tests.dom0.transports.procs import group_ends
 from tests.support.sshd import SshdInfo, make_key
+from xenpanel.devservices import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -218,7 +218,7 @@ def test_it_times_out_when_the_command_does_not_read_its_input(ssh: SSHTransport
 
 
 def test_it_reaches_the_simulator_through_shims(ssh_cfg: TransportConfig, tmp_path: Path) -> None:
-    from hosts.dom0.sim import make_shims, seed_host
+    from dom0.sim import make_shims, seed_host
 
     host = seed_host(tmp_path / "host")
     shims = make_shims(tmp_path / "host", tmp_path / "shims")

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from hosts.dom0.sim import SimHost, seed_host
-from hosts.dom0.sim.vncauth import vnc_response
+from dom0.sim import SimHost, seed_host
+from dom0.sim.vncauth import vnc_response
 from tests.domains.console.clients import _recv_exact, keys_seen, read_banner, rfb_handshake_none
 
 CFG = """name = "{name}"
@@ -173,8 +173,8 @@ def test_it_exits_by_itself_when_the_domu_leaves_the_state(sim: SimHost) -> None
 
 
 def test_it_keeps_the_simulator_free_of_panel_imports() -> None:
-    root = Path(__file__).resolve().parents[3] / "hosts" / "dom0" / "sim"
+    root = Path(__file__).resolve().parents[3] / "dom0" / "sim"
     for name in ("vnc.py", "vncserver.py", "rfb.py", "vncauth.py", "vncscreen.py"):
         text = (root / name).read_text()
-        assert "django" not in text and "from hosts" not in text.replace("from hosts.dom0.sim", "")
+        assert "django" not in text and "from hosts" not in text.replace("from dom0.sim", "")
     assert os.path.exists(root / "vncserver.py")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import redis
 
 from domains.console import tickets
 from domains.console.tickets import Target
+from tests.support.console import expire_ticket
 
 
 @pytest.fixture
@@ -37,8 +36,7 @@ def test_it_makes_random_urlsafe_tickets_that_live_30_seconds(client: redis.Redi
 
 def test_it_expires_unused_tickets(client: redis.Redis) -> None:
     ticket = tickets.issue(client, user_id=1, domain_code="d", target=Target("h", 1))
-    client.pexpire(tickets.ticket_key(ticket), 50)
-    time.sleep(0.15)
+    expire_ticket(client, ticket)
     assert tickets.consume(client, ticket) is None
 
 

@@ -11,9 +11,9 @@ import redis
 from django.conf import settings
 from django.contrib.auth.models import Group
 
+from accounts.access import OPERATOR_GROUP, VIEWER_GROUP
 from domains.console import tickets
 from domains.models import Domain, DomainState
-from hosts.access import OPERATOR_GROUP, VIEWER_GROUP
 from hosts.choices import Transport
 from hosts.models import Host
 

@@ -7,7 +7,7 @@ import os
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
-from hosts.dom0.sim.vncauth import check_response, des_encrypt_block, vnc_key, vnc_response
+from dom0.sim.vncauth import check_response, des_encrypt_block, vnc_key, vnc_response
 
 
 def test_it_matches_the_classic_des_vector() -> None:

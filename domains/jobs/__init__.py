@@ -1,0 +1,7 @@
+"""DomU jobs, one module per concern (imported by `autodiscover_modules("jobs")`).
+
+Every job reads `xl list` back at its end so the pages show what the host really has, and a step
+that changes the host first checks whether the change is already there (see `common`).
+"""
+
+from domains.jobs import adopt, autostart, create, delete, lifecycle, media  # noqa: F401

@@ -1,0 +1,45 @@
+"""What domUs take from their owners' quotas: memory, vCPUs and how many (registered with
+accounts), and the check a create or start runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Model, Q
+
+from accounts.quotas import check, sum_usage
+from domains.models import Domain
+
+#: DomU states that hold memory and vCPUs on the host.
+RUNNING_STATES = ("running", "blocked", "paused", "dying")
+
+
+def _running(scope: Q, exclude: Model | None, field: str) -> int:
+    # Those that run, or are meant to (being started: `should_run`).
+    qs = Domain.objects.filter(Q(should_run=True) | Q(state__in=RUNNING_STATES))
+    return sum_usage(qs, field, scope, exclude)
+
+
+def memory_mb(scope: Q, exclude: Model | None) -> int:
+    return _running(scope, exclude, "memory_mb")
+
+
+def vcpus(scope: Q, exclude: Model | None) -> int:
+    return _running(scope, exclude, "vcpus")
+
+
+def domus(scope: Q, exclude: Model | None) -> int:
+    qs = Domain.objects.filter(scope)
+    if isinstance(exclude, Domain):
+        qs = qs.exclude(pk=exclude.pk)
+    return qs.count()
+
+
+def check_domain(owner: Any, domain: Domain, *, creating: bool, new_volume: bool = False) -> None:
+    """Check a domU being created or started: its memory and vCPUs (and count, and new disk)."""
+    wanted = {"memory_mb": domain.memory_mb, "vcpus": domain.vcpus}
+    if creating:
+        wanted["domus"] = 1
+    check(owner, exclude=domain, **wanted)
+    if creating and new_volume and domain.volume is not None:
+        check(owner, exclude=domain.volume, disk_bytes=domain.volume.size_bytes)

@@ -1,0 +1,18 @@
+"""Which domUs use a volume or an ISO image (storage asks before it destroys or deletes one)."""
+
+from __future__ import annotations
+
+from domains.models import Domain
+from storage.models import IsoImage, Volume
+
+
+def volume_users(volume: Volume) -> list[str]:
+    """Return why `volume` is in use: the domUs whose config has it as a disk."""
+    names = Domain.objects.filter(volume=volume).order_by("name").values_list("name", flat=True)
+    return [f"the domU {name} uses it as a disk" for name in names]
+
+
+def iso_users(iso: IsoImage) -> list[str]:
+    """Return why `iso` is in use: the domUs that have it in their CD-ROM drive."""
+    names = Domain.objects.filter(iso=iso).order_by("name").values_list("name", flat=True)
+    return [f"the domU {name} has it attached as a CD-ROM" for name in names]

@@ -1,0 +1,3 @@
+"""Storage job kinds (imported by `autodiscover_modules("jobs")`)."""
+
+from storage.jobs import isos, volumes  # noqa: F401
