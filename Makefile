@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 
-.PHONY: demo test test-fast lint imports format venv bench vendor requirements
+.PHONY: demo test test-pg test-fast lint imports format venv bench vendor requirements
 
 # requirements*.txt are compiled with hashes from requirements*.in (`make requirements`).
 $(VENV)/.stamp-run: requirements.txt
@@ -17,21 +17,26 @@ $(VENV)/.stamp-dev: requirements.txt requirements-dev.txt $(VENV)/.stamp-run
 	$(PIP) install -q --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	touch $@
 
-$(VENV)/.stamp-demo: requirements-demo.txt $(VENV)/.stamp-run
-	$(PIP) install -q --disable-pip-version-check --require-hashes -r requirements-demo.txt
-	touch $@
-
 venv: $(VENV)/.stamp-dev
 
 ## Set everything up and start web, worker, beat and Redis on a simulated host (Ctrl-C stops all).
-demo: $(VENV)/.stamp-demo
+demo: $(VENV)/.stamp-run
 	bash scripts/demo.sh
 
 ## Everything CI checks: lint, format, the layer contracts, then every test (fast logic tests plus
-## real Redis, Celery worker, simulator, sshd and browser tests).
+## real Redis, Celery worker, simulator, sshd and browser tests) on SQLite, the fault tests (Redis
+## stopped, workers killed) in a session of their own, then the database-sensitive tests (marked
+## `pg`) again on a throwaway PostgreSQL server.
 test: $(VENV)/.stamp-dev lint imports
 	bash scripts/system-packages.sh test
 	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m faults
+	$(PY) -m pytest -q -m pg --db=postgres
+
+## Only the database-sensitive tests, on a throwaway PostgreSQL server the session starts.
+test-pg: $(VENV)/.stamp-dev
+	bash scripts/system-packages.sh test
+	$(PY) -m pytest -q -m pg --db=postgres
 
 ## Quick loop: tests that start no worker, sshd or browser.
 test-fast: $(VENV)/.stamp-dev
@@ -70,4 +75,3 @@ $(PIP_TOOLS)/bin/pip-compile:
 requirements: $(PIP_TOOLS)/bin/pip-compile
 	$(PIP_COMPILE) -o requirements.txt requirements.in
 	$(PIP_COMPILE) -o requirements-dev.txt requirements-dev.in
-	$(PIP_COMPILE) -o requirements-demo.txt requirements-demo.in

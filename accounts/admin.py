@@ -7,6 +7,7 @@ Records the panel writes itself (jobs, audit entries) are read-only.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from django import forms
@@ -167,4 +168,17 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
         extra_context = {**(extra_context or {}), "panel_audit_url": reverse("audit:list")}
+        if "address" in request.GET and not _is_ip(request.GET["address"]):
+            # The admin filters on any field named in the query; a value that is no address
+            # would fail only while the list runs (PostgreSQL's inet), as a server error.
+            request.GET = request.GET.copy()
+            del request.GET["address"]
         return super().changelist_view(request, extra_context)
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True

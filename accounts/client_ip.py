@@ -35,3 +35,13 @@ def client_ip(request: HttpRequest) -> str | None:
         if address not in trusted:
             return address
     return peer
+
+
+def axes_username(request: HttpRequest, credentials: dict[str, object] | None = None) -> str:
+    """Return the user name a sign-in attempt typed, as django-axes records it.
+
+    Cut to the longest name an account can have (150): axes keeps it in a 255-character column,
+    and a longer one was a server error on PostgreSQL.
+    """
+    name = (credentials or {}).get("username") or request.POST.get("username", "")
+    return str(name)[:150]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
@@ -20,14 +20,31 @@ PAGE_SIZE = 50
 
 
 def _day(value: str, *, end: bool) -> datetime | None:
-    day = parse_date(value) if value else None
-    if day is None:
+    """The start (or end) of the day `value` names, or None for anything that is not a date.
+
+    A day that does not exist (2024-02-30) is ignored like any other bad filter, and so is one at
+    the edge of the calendar whose start in UTC falls outside it (0001-01-01 east of Greenwich):
+    such a bound would not filter anything out anyway.
+    """
+    try:
+        day = parse_date(value) if value else None
+        if day is None:
+            return None
+        moment = timezone.make_aware(datetime.combine(day, time.max if end else time.min))
+        moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return timezone.make_aware(datetime.combine(day, time.max if end else time.min))
+    return moment
+
+
+def _text(value: str) -> str:
+    """A text filter as typed, without NUL characters (no database stores or compares them)."""
+    return value.replace("\x00", "").strip()
 
 
 def filtered_entries(params: dict[str, str]) -> QuerySet[AuditEntry]:
     """Return the entries matching the list's filters (all of them, newest first)."""
+    params = {key: _text(value) for key, value in params.items()}
     qs = AuditEntry.objects.select_related("actor")
     if actor := params.get("actor", "").strip():
         qs = qs.filter(actor_name__icontains=actor)

@@ -16,7 +16,10 @@ from urllib.parse import urlsplit
 from dom0.errors import ValidationError
 
 __all__ = [
+    "MAX_MEMORY_MB",
     "MAX_SIZE",
+    "MAX_VCPUS",
+    "MIN_MEMORY_MB",
     "abs_path",
     "bridge_name",
     "checksum_spec",
@@ -144,7 +147,9 @@ def volume_leaf(value: object, field: str = "volume") -> str:
 
 _SIZE_RE = re.compile(r"(?P<num>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?P<suffix>[A-Za-z]*)")
 _SHIFTS = {letter: 10 * i for i, letter in enumerate("BKMGTPEZ")}
-#: 1 PiB: far beyond any domU disk, and it keeps a typo like `20P` from reaching a host.
+#: 1 PiB: far beyond any domU disk, and it keeps a typo like `20P` from reaching a host. ZFS takes
+#: a volsize up to 2^63 - 1 and the panel's size columns are 64-bit signed, so this bound is the
+#: panel's policy, well inside both (and a multiple of every volblocksize).
 MAX_SIZE = 1 << 50
 _SIZE_RULE = "must be a size such as 20G, 1536M or 1.5T (suffixes B K M G T P, powers of 1024)"
 
@@ -497,25 +502,34 @@ def _int(value: object, field: str) -> int:
 
 #: HVM guests with less than this do not get far enough to install anything.
 MIN_MEMORY_MB = 32
+#: 16 TiB in MiB: the x86 host RAM limit in Xen's SUPPORT.md; no domU gets more than its host has.
+#: It fits the panel's memory columns (32-bit signed, in MiB) with room to spare.
+MAX_MEMORY_MB = 16 << 20
+#: Xen's HVM_MAX_VCPUS (public/hvm/hvm_info_table.h): an HVM domU cannot have more vCPUs.
+MAX_VCPUS = 128
 
 
-def memory_mb(value: object, maximum: int, field: str = "memory") -> int:
-    """Return a domU memory size in MiB between MIN_MEMORY_MB and `maximum`."""
+def memory_mb(value: object, maximum: int = MAX_MEMORY_MB, field: str = "memory") -> int:
+    """Return a domU memory size in MiB between MIN_MEMORY_MB and `maximum` (<= MAX_MEMORY_MB)."""
+    maximum = min(maximum, MAX_MEMORY_MB)
     number = _int(value, field)
     if number < MIN_MEMORY_MB:
         raise ValidationError(field, f"must be at least {MIN_MEMORY_MB} MiB", value)
     if number > maximum:
-        raise ValidationError(field, f"must be at most {maximum} MiB", value)
+        why = " (16 TiB, the most Xen supports on x86)" if maximum == MAX_MEMORY_MB else ""
+        raise ValidationError(field, f"must be at most {maximum} MiB{why}", value)
     return number
 
 
-def vcpus(value: object, maximum: int, field: str = "vcpus") -> int:
-    """Return a vCPU count between 1 and `maximum`."""
+def vcpus(value: object, maximum: int = MAX_VCPUS, field: str = "vcpus") -> int:
+    """Return a vCPU count between 1 and `maximum` (at most MAX_VCPUS)."""
+    maximum = min(maximum, MAX_VCPUS)
     number = _int(value, field)
     if number < 1:
         raise ValidationError(field, "must be at least 1", value)
     if number > maximum:
-        raise ValidationError(field, f"must be at most {maximum}", value)
+        why = " (Xen's limit for an HVM domU)" if maximum == MAX_VCPUS else ""
+        raise ValidationError(field, f"must be at most {maximum}{why}", value)
     return number
 
 

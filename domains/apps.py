@@ -15,6 +15,7 @@ class DomainsConfig(AppConfig):
         from domains.observe import on_listing_observed
         from hosts.sections import register_section
         from hosts.signals import listing_observed
+        from storage import usage as storage_usage
         from storage import users
 
         access.register_visible(Domain)
@@ -24,5 +25,6 @@ class DomainsConfig(AppConfig):
         roles.register("domains", owned=("domain", "domainconfigversion"))
         users.register("volume", usage.volume_users)
         users.register("iso", usage.iso_users)
+        storage_usage.register_maker(usage.volumes_being_made)
         register_section("domains", "domains/_host_panel.html", host_domains_context, order=10)
         listing_observed.connect(on_listing_observed, dispatch_uid="domains.observe")

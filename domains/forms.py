@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -18,6 +19,61 @@ from storage.models import IsoImage, Volume
 
 GIB = 2**30
 NEW, EXISTING = "new", "existing"
+#: The largest new volume, in GiB (dom0.validate.MAX_SIZE, 1 PiB).
+MAX_DISK_GIB = validate.MAX_SIZE // GIB
+#: Domain.autostart_order is a PositiveSmallIntegerField: 0 to 32767 on every database.
+MAX_AUTOSTART_ORDER = 32767
+MAX_AUTOSTART_DELAY = 3600
+
+
+def host_by_code(value: object) -> Host | None:
+    """Return the host whose code is `value`, or None for anything else (not a UUID too)."""
+    try:
+        code = uuid.UUID(str(value))
+    except ValueError:
+        return None
+    return Host.objects.filter(code=code).first()
+
+
+def _bounded(label: str, low: int, high: int, unit: str = "", why: str = "") -> dict[str, Any]:
+    """IntegerField arguments: the bounds, and messages that name the field and the rule."""
+    unit = f" {unit}" if unit else ""
+    return {
+        "label": label,
+        "min_value": low,
+        "max_value": high,
+        "error_messages": {
+            "invalid": "Must be a whole number.",
+            "min_value": f"Must be at least {low}{unit}.",
+            "max_value": f"Must be at most {high}{unit}{why}.",
+        },
+    }
+
+
+class UsableChoiceField(forms.ModelChoiceField):
+    """A choice of objects the form may use; one the user may see but not use is refused with
+    the reason (`why_not(obj)`), not as an unknown choice."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.visible: Any = self.queryset
+        self.why_not: Any = lambda obj: ""
+
+    def to_python(self, value: Any) -> Any:
+        try:
+            return super().to_python(value)
+        except forms.ValidationError:
+            try:
+                code = uuid.UUID(str(value))
+            except ValueError:
+                raise forms.ValidationError(
+                    "Choose one from the list.", code="invalid_choice"
+                ) from None
+            obj = self.visible.filter(code=code).first()
+            reason = self.why_not(obj) if obj is not None else ""
+            if reason:
+                raise forms.ValidationError(reason, code="unusable") from None
+            raise
 
 
 def _css(field: forms.Field) -> None:
@@ -63,26 +119,62 @@ def host_domain_names(host: Host) -> set[str]:
     return names
 
 
+def _volume_unusable(volume: Volume) -> str:
+    """Why this volume cannot be a new domU's disk ('' if it can)."""
+    user = Domain.objects.filter(volume=volume).first()
+    if user is not None:
+        return f"{volume.dataset} is the disk of {user.name}; a volume can serve one domU."
+    if volume.state != Volume.State.READY:
+        return f"{volume.dataset} is not ready ({volume.get_state_display().lower()})."
+    return ""
+
+
+def _iso_unusable(iso: IsoImage) -> str:
+    """Why this ISO image cannot be a new domU's installer ('' if it can)."""
+    if iso.state != IsoImage.State.READY:
+        return f"{iso.file_name} is not ready ({iso.get_state_display().lower()})."
+    return ""
+
+
 class DomainForm(forms.Form):
     host = forms.ModelChoiceField(
         queryset=Host.objects.all(), to_field_name="code", empty_label=None
     )
     name = forms.CharField(max_length=64, help_text="Letters, digits, '_', '.', '-'.")
-    memory_mb = forms.IntegerField(label="Memory (MB)", initial=1024)
-    vcpus = forms.IntegerField(label="vCPUs", initial=1)
+    memory_mb = forms.IntegerField(
+        initial=1024,
+        **_bounded(
+            "Memory (MB)",
+            validate.MIN_MEMORY_MB,
+            validate.MAX_MEMORY_MB,
+            "MiB",
+            " (16 TiB, the most Xen supports on x86)",
+        ),
+    )
+    vcpus = forms.IntegerField(
+        initial=1,
+        **_bounded("vCPUs", 1, validate.MAX_VCPUS, why=" (Xen's limit for an HVM domU)"),
+    )
     disk = forms.ChoiceField(
         choices=[(NEW, "A new volume"), (EXISTING, "An existing volume")],
         initial=NEW,
         widget=forms.RadioSelect,
     )
-    disk_gib = forms.IntegerField(label="Size (GiB)", initial=20, required=False)
-    volume = forms.ModelChoiceField(
+    # Checked in clean(), and only for a new volume: the size of an existing one is not asked.
+    disk_gib = forms.IntegerField(
+        label="Size (GiB)",
+        initial=20,
+        required=False,
+        widget=forms.NumberInput(attrs={"min": 1, "max": MAX_DISK_GIB}),
+        error_messages={"invalid": "Must be a whole number of GiB."},
+    )
+    volume = UsableChoiceField(
         queryset=Volume.objects.none(),
         to_field_name="code",
         required=False,
         empty_label="— choose a free volume —",
     )
-    iso = forms.ModelChoiceField(
+    iso = UsableChoiceField(
         label="Install ISO",
         queryset=IsoImage.objects.none(),
         to_field_name="code",
@@ -98,9 +190,11 @@ class DomainForm(forms.Form):
     serial_pty = forms.BooleanField(label="Serial console (pty)", required=False, initial=True)
     tablet = forms.BooleanField(label="Tablet pointer", required=False, initial=True)
     autostart = forms.BooleanField(label="Start after a Dom0 reboot", required=False, initial=False)
-    autostart_order = forms.IntegerField(label="Start order", initial=10, min_value=0)
+    autostart_order = forms.IntegerField(
+        initial=10, **_bounded("Start order", 0, MAX_AUTOSTART_ORDER)
+    )
     autostart_delay = forms.IntegerField(
-        label="Delay after (s)", initial=0, min_value=0, max_value=3600
+        initial=0, **_bounded("Delay after (s)", 0, MAX_AUTOSTART_DELAY, "seconds")
     )
 
     def __init__(self, *args: Any, user: Any, host: Host | None = None, **kwargs: Any) -> None:
@@ -115,12 +209,20 @@ class DomainForm(forms.Form):
             self.initial.setdefault("host", self.host.code)
             self.initial.setdefault("bridge", self.host.default_bridge)
             self.initial.setdefault("vnc_listen", self.host.vnc_listen)
-            self.fields["volume"].queryset = access.owned_for_user(
-                Volume.objects.filter(host=self.host, state=Volume.State.READY), user
-            )
-            self.fields["iso"].queryset = access.owned_for_user(
+            # Offered: what can serve the new domU. A visible but unusable choice (a volume in
+            # use, an ISO that failed or is still arriving) is refused with the reason.
+            volumes = access.owned_for_user(Volume.objects.filter(host=self.host), user)
+            volume_field = self.fields["volume"]
+            assert isinstance(volume_field, UsableChoiceField)
+            volume_field.queryset = volumes.filter(state=Volume.State.READY, domains__isnull=True)
+            volume_field.visible, volume_field.why_not = volumes, _volume_unusable
+            isos = access.owned_for_user(
                 IsoImage.objects.filter(host=self.host).select_related("host"), user
             )
+            iso_field = self.fields["iso"]
+            assert isinstance(iso_field, UsableChoiceField)
+            iso_field.queryset = isos.filter(state=IsoImage.State.READY)
+            iso_field.visible, iso_field.why_not = isos, _iso_unusable
         self.initial.setdefault("vnc_password", cfg.generate_password())
         self.fields["memory_mb"].help_text = self._memory_help()
         self.fields["vcpus"].help_text = self._cpu_help()
@@ -157,8 +259,7 @@ class DomainForm(forms.Form):
 
     def _chosen_host(self) -> Host | None:
         code = self.data.get("host") if self.is_bound else self.initial.get("host")
-        host = Host.objects.filter(code=code).first() if code else None
-        return host or Host.objects.first()
+        return (host_by_code(code) if code else None) or Host.objects.first()
 
     @property
     def facts(self) -> dict[str, Any]:
@@ -193,10 +294,10 @@ class DomainForm(forms.Form):
                 f"Only {free} MiB of the hypervisor's memory is free on {self.host} "
                 "(from its last refresh): give the domU less, or stop another one."
             )
-        return self._check(validate.memory_mb, value, 10**7, "memory")
+        return self._check(validate.memory_mb, value, validate.MAX_MEMORY_MB, "memory")
 
     def clean_vcpus(self) -> int:
-        cpus = self.facts.get("nr_cpus") or 512
+        cpus = self.facts.get("nr_cpus") or validate.MAX_VCPUS
         return self._check(validate.vcpus, self.cleaned_data["vcpus"], cpus, "vcpus")
 
     def clean_bridge(self) -> str:
@@ -210,35 +311,43 @@ class DomainForm(forms.Form):
         return self._check(validate.vnc_password, value, "vnc_password")
 
     def clean_volume(self) -> Volume | None:
+        # The choices hold free volumes only; this catches one taken since the page was shown.
         volume = self.cleaned_data.get("volume")
-        if volume is None:
-            return None
-        user = Domain.objects.filter(volume=volume).first()
-        if user is not None:
-            raise forms.ValidationError(
-                f"{volume.dataset} is the disk of {user.name}; a volume can serve one domU."
-            )
+        reason = _volume_unusable(volume) if volume is not None else ""
+        if reason:
+            raise forms.ValidationError(reason)
         return volume
 
     def clean_iso(self) -> IsoImage | None:
         iso = self.cleaned_data.get("iso")
-        if iso is not None and iso.state != IsoImage.State.READY:
-            raise forms.ValidationError(
-                f"{iso.file_name} is not ready ({iso.get_state_display().lower()})."
-            )
+        reason = _iso_unusable(iso) if iso is not None else ""
+        if reason:
+            raise forms.ValidationError(reason)
         return iso
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("disk") == EXISTING and not data.get("volume") and "volume" not in self.errors:
             self.add_error("volume", "Choose a volume, or make a new one.")
-        if data.get("disk") == NEW:
+        if data.get("disk") == NEW and "disk_gib" not in self.errors:
             size = data.get("disk_gib")
             if not size or size < 1:
                 self.add_error("disk_gib", "Give the new volume's size: at least 1 GiB.")
+            elif size > MAX_DISK_GIB:
+                self.add_error(
+                    "disk_gib",
+                    f"Must be at most {MAX_DISK_GIB} GiB "
+                    f"({validate.format_size(validate.MAX_SIZE)}, the largest volume the panel "
+                    "makes).",
+                )
+        self.settings = self.build_settings(data)
+        if data.get("disk") == NEW and self.dataset and "name" not in self.errors:
+            try:
+                validate.dataset_name(self.dataset, "name", require_child=True)
+            except Dom0ValidationError as exc:
+                self.add_error("name", f"Its volume {self.dataset}: {exc.rule}.")
         if not self.errors:
             self._check_quota(data)
-        self.settings = self.build_settings(data)
         return data
 
     # --- what the config will be --------------------------------------------------------------

@@ -9,6 +9,8 @@ from django.db.models import Model, Q
 
 from accounts.quotas import check, sum_usage
 from domains.models import Domain
+from storage.models import Volume
+from storage.usage import never_made
 
 #: DomU states that hold memory and vCPUs on the host.
 RUNNING_STATES = ("running", "blocked", "paused", "dying")
@@ -29,7 +31,9 @@ def vcpus(scope: Q, exclude: Model | None) -> int:
 
 
 def domus(scope: Q, exclude: Model | None) -> int:
-    qs = Domain.objects.filter(scope)
+    # A domU whose create ended before its new disk was made (cancelled while queued, failed by
+    # the reaper) exists nowhere but in the panel: it holds nothing until it is made or deleted.
+    qs = Domain.objects.filter(scope).exclude(volume__in=Volume.objects.filter(never_made()))
     if isinstance(exclude, Domain):
         qs = qs.exclude(pk=exclude.pk)
     return qs.count()

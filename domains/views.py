@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -16,7 +17,7 @@ from accounts.models import AuditAction
 from domains import actions, cfg, history, records
 from domains import vnc as vnc_info
 from domains.access import domains_for_user, get_domain_for_user, may_operate
-from domains.forms import NEW, DomainForm, host_domain_names
+from domains.forms import NEW, DomainForm, host_by_code, host_domain_names
 from domains.host_panel import host_domains_context
 from domains.models import Domain, DomainConfigVersion
 from hosts import access as host_access
@@ -68,7 +69,8 @@ def _active_keys(keys: list[str]) -> set[str]:
 
 def domain_new(request: HttpRequest) -> HttpResponse:
     access.require_operator(request.user)
-    host = Host.objects.filter(code=request.GET.get("host") or None).first()
+    # ?host=<code> preselects a host; anything else is ignored (the form picks the first one).
+    host = host_by_code(request.GET.get("host", ""))
     if request.method == "POST":
         form = DomainForm(request.POST, user=request.user)
         if form.is_valid():
@@ -258,7 +260,7 @@ def domain_cd_insert(request: HttpRequest, code: str) -> HttpResponse:
     domain = get_domain_for_user(request.user, code, write=True)
     iso = (
         access.owned_for_user(IsoImage.objects.filter(host=domain.host), request.user)
-        .filter(code=request.POST.get("iso") or None, state=IsoImage.State.READY)
+        .filter(code=_uuid(request.POST.get("iso", "")), state=IsoImage.State.READY)
         .first()
     )
     if iso is None:
@@ -349,6 +351,14 @@ def _int(value: str | None, default: int) -> int:
         return int(value) if value else default
     except ValueError:
         return default
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    """Return `value` as a UUID, or None (which matches no row) for anything else."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
 
 
 # --- import -------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any
 
@@ -14,9 +15,38 @@ from hosts.models import Host
 
 _QUEUE_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _HOST_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9.-]{0,63}")
+#: A DNS label: letters, digits and '-', not at either end, at most 63 characters (RFC 1123).
+_LABEL_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+#: A FreeBSD login name (MAXLOGNAME is 33 with the NUL, so 32 characters).
+_SSH_USER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
+MAX_PORT = 65535
+
+
+def host_address(value: str) -> str:
+    """Return an IP address or a DNS host name as one can connect to it; ValueError otherwise."""
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        pass
+    name = value[:-1] if value.endswith(".") else value
+    if not name or len(name) > 253 or not all(_LABEL_RE.fullmatch(p) for p in name.split(".")):
+        raise ValueError(value)
+    return value
 
 
 class HostForm(forms.ModelForm):
+    ssh_port = forms.IntegerField(
+        label="SSH port",
+        initial=22,
+        min_value=1,
+        max_value=MAX_PORT,
+        error_messages={
+            "invalid": "Must be a whole number.",
+            "min_value": f"Must be a TCP port: 1 to {MAX_PORT}.",
+            "max_value": f"Must be a TCP port: 1 to {MAX_PORT}.",
+        },
+    )
+
     class Meta:
         model = Host
         fields = [
@@ -54,13 +84,34 @@ class HostForm(forms.ModelForm):
         try:
             return func(value, *args)
         except Dom0ValidationError as exc:
-            raise forms.ValidationError(exc.rule) from exc
+            raise forms.ValidationError(exc.sentence) from exc
 
     def clean_name(self) -> str:
         value = self.cleaned_data["name"]
         if not _HOST_NAME_RE.fullmatch(value):
             raise forms.ValidationError(
                 "Start with a letter; use letters, digits, '.' and '-' (at most 64)."
+            )
+        return value
+
+    def clean_address(self) -> str:
+        value = self.cleaned_data.get("address", "")
+        if not value:
+            return value
+        try:
+            return host_address(value)
+        except ValueError:
+            raise forms.ValidationError(
+                "Must be an IP address or a host name: letters, digits, '-' and '.', labels of "
+                "at most 63 characters, at most 253 in all."
+            ) from None
+
+    def clean_ssh_user(self) -> str:
+        value = self.cleaned_data.get("ssh_user", "")
+        if not _SSH_USER_RE.fullmatch(value):
+            raise forms.ValidationError(
+                "Must be a user name: letters, digits, '_', '.' and '-', starting with a letter "
+                "or '_', at most 32 characters."
             )
         return value
 
@@ -87,7 +138,11 @@ class HostForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if data.get("transport") == Transport.SSH and not data.get("address"):
+        if (
+            data.get("transport") == Transport.SSH
+            and not data.get("address")
+            and "address" not in self.errors
+        ):
             self.add_error("address", "An SSH host needs an address.")
         already_sim = self.instance.pk is not None and self.instance.transport == Transport.SIM
         if data.get("transport") == Transport.SIM and not already_sim:

@@ -171,7 +171,8 @@ def _fetch_key(request: HttpRequest, host: Host) -> None:
 
     try:
         info = fetch_host_key(host.address, host.ssh_port, timeout=10)
-    except Dom0Error as exc:
+    except (Dom0Error, ValueError, OverflowError) as exc:
+        # ValueError, OverflowError: an address or port saved before the form checked them.
         messages.error(request, f"Could not read the SSH host key of {host.address}: {exc}")
         return
     Host.objects.filter(pk=host.pk).update(

@@ -16,8 +16,10 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.models import AuditAction
+from jobs import outbox
 from jobs.choices import ACTIVE_JOB_STATUSES, JobStatus
 from jobs.models import Job, JobTarget
+from jobs.runner import lapsed
 
 
 @dataclass(frozen=True)
@@ -59,12 +61,15 @@ def enqueue(
     targets: Sequence[Target],
     user: AbstractBaseUser | AnonymousUser | None = None,
     params: dict[str, Any] | None = None,
+    queue: str | None = None,
 ) -> Job:
-    """Create a queued job and send it to its queue after the surrounding transaction commits."""
-    from jobs.tasks import run_job
+    """Create a queued job and send it to its queue after the surrounding transaction commits.
 
+    The queue is the first target's own (`job_queue`) unless `queue` names one: a job that must
+    run where a file of the web machine is (an uploaded ISO) asks for the central pool.
+    """
     requested_by = user if user is not None and user.is_authenticated else None
-    queue = queue_for(targets)
+    queue = queue or queue_for(targets)
     job = Job.objects.create(
         kind=kind,
         title=title,
@@ -85,7 +90,8 @@ def enqueue(
             target_label=job.target_label or job.title,
             details={"job": job.pk, "kind": job.kind, "title": job.title},
         )
-    transaction.on_commit(partial(run_job.apply_async, args=[job.pk], queue=queue))
+    # The row is the outbox: if the broker is down now, the sweep sends the job later.
+    transaction.on_commit(partial(outbox.send, job.pk, queue))
     return job
 
 
@@ -107,7 +113,20 @@ def add_targets(job: Job, targets: Sequence[Target]) -> None:
 
 
 def request_cancel(job: Job) -> bool:
-    """Ask a job to stop. A queued job is cancelled at once; a running one at its next check."""
+    """Ask a job to stop. A queued job is cancelled at once; a running one at its next check,
+    or at once if its worker is gone (its lease lapsed)."""
+    job.refresh_from_db()
+    if job.status == JobStatus.RUNNING and lapsed(job):
+        stopped = Job.objects.filter(
+            pk=job.pk, status=JobStatus.RUNNING, heartbeat_at=job.heartbeat_at
+        ).update(
+            status=JobStatus.CANCELLED,
+            cancel_requested=True,
+            message="Cancelled: its worker had stopped",
+            finished_at=timezone.now(),
+        )
+        if stopped:
+            return True
     updated = Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
         status=JobStatus.CANCELLED,
         cancel_requested=True,

@@ -78,6 +78,11 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    #: When the panel last handed the job to the broker (None: not yet, the sweep sends it).
+    sent_at = models.DateTimeField(null=True, blank=True)
+    #: When a worker last showed it has the job: renewed every few seconds while it runs (the
+    #: lease), and at every try while it waits for a lock. A stale one means the worker is gone.
+    heartbeat_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     objects = JobQuerySet.as_manager()
 

@@ -33,7 +33,8 @@ def job_list(request: HttpRequest) -> HttpResponse:
             )
             jobs = jobs.on(obj) if obj is not None else jobs.none()
         filters.append({"spec": spec, "chosen": chosen, "choices": spec.choices()})
-    target = request.GET.get("target", "").strip()
+    # No database stores or compares NUL characters: they are dropped from the search.
+    target = request.GET.get("target", "").replace("\x00", "").strip()
     if target:
         jobs = jobs.filter(target_label__icontains=target)
     polls = request.GET.get("polls") == "1"

@@ -13,7 +13,9 @@ XENPANEL_DEMO_ISO_URLS="$(.venv/bin/python scripts/demo_iso.py --urls --listen "
 export XENPANEL_DEMO_ISO_URLS
 .venv/bin/python manage.py migrate --noinput -v 0
 .venv/bin/python manage.py demo_setup
-# However the demo stops (Ctrl-C, honcho exiting), switch the simulated Dom0s off so no VNC
-# server or QEMU of a demo domU outlives it.
+# However the demo stops (Ctrl-C, SIGTERM, the supervisor failing), switch the simulated Dom0s
+# off so no VNC server or QEMU of a demo domU outlives it.
 trap '.venv/bin/python manage.py demo_setup --power-off || true' EXIT
-.venv/bin/honcho start -f Procfile
+# Every Procfile line in its own process group; one that dies is restarted (1 s, doubling to
+# 30 s) while the others keep running. Ctrl-C stops them all, Redis last, and returns here.
+.venv/bin/python scripts/supervise.py -f Procfile --stop-last redis

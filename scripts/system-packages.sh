@@ -6,7 +6,7 @@
 set -euo pipefail
 want=(python3-venv redis-server openssh-client)  # ssh-keygen makes the panel's own SSH key
 optional=()
-[[ "${1:-run}" == test ]] && want+=(openssh-server chromium xorriso)
+[[ "${1:-run}" == test ]] && want+=(openssh-server chromium xorriso postgresql)
 [[ "${1:-run}" == demo ]] && optional+=(qemu-system-x86 memtest86+)
 
 is_missing() {
@@ -17,6 +17,10 @@ is_missing() {
     openssh-server) [[ ! -x /usr/sbin/sshd ]] ;;
     chromium) [[ ! -x /usr/bin/chromium ]] ;;
     xorriso) ! command -v xorriso >/dev/null ;;
+    # The tests start a throwaway server themselves (tests/support/postgres.py); Debian's
+    # package also registers a `main` cluster on 5432, which they never use.
+    postgresql) ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null \
+      && [[ ! -x /usr/local/bin/initdb ]] ;;
     qemu-system-x86) ! command -v qemu-system-x86_64 >/dev/null ;;
     memtest86+) [[ ! -f /usr/lib/memtest86+/memtest86+x64.iso ]] ;;
   esac
@@ -36,6 +40,7 @@ install() {
         redis-server) mapped+=(redis) ;;
         chromium) mapped+=(chromium) ;;
         xorriso) mapped+=(xorriso) ;;
+        postgresql) mapped+=(postgresql15-server) ;;
         qemu-system-x86) mapped+=(qemu-nox11) ;;
       esac
     done

@@ -15,13 +15,17 @@ from jobs.models import Job, JobTarget
 from storage.jobs import isos as iso_jobs
 from storage.jobs import volumes as volume_jobs
 from storage.models import IsoImage, UploadSession, Volume
+from storage.usage import ISO_JOB_STATES, volumes_being_made
 
 VOLUME_KINDS = (volume_jobs.CREATE, volume_jobs.DESTROY, volume_jobs.IMPORT)
 ISO_KINDS = (iso_jobs.FETCH, iso_jobs.UPLOAD, iso_jobs.DELETE)
 
 
-def attach_jobs(rows: Iterable[Any], kinds: Iterable[str]) -> bool:
-    """Give each row `.job`: its active job, else its latest one. Return True if any is active."""
+def attach_jobs(rows: Iterable[Any], kinds: Iterable[str] | None) -> bool:
+    """Give each row `.job`: its active job, else its latest one. Return True if any is active.
+
+    `kinds` limits the jobs to those kinds (None: any job that names the row).
+    """
     rows = list(rows)
     by_pk = {row.pk: row for row in rows}
     for row in rows:
@@ -29,15 +33,12 @@ def attach_jobs(rows: Iterable[Any], kinds: Iterable[str]) -> bool:
     if not by_pk:
         return False
     active = False
-    targets = (
-        JobTarget.objects.filter(
-            content_type=ContentType.objects.get_for_model(rows[0]),
-            object_id__in=list(by_pk),
-            job__kind__in=list(kinds),
-        )
-        .select_related("job")
-        .order_by("-job__created_at", "-job_id")
+    targets = JobTarget.objects.filter(
+        content_type=ContentType.objects.get_for_model(rows[0]), object_id__in=list(by_pk)
     )
+    if kinds is not None:
+        targets = targets.filter(job__kind__in=list(kinds))
+    targets = targets.select_related("job").order_by("-job__created_at", "-job_id")
     # Newest first, so the first job seen per target is the one to show.
     for target in targets:
         row, job = by_pk[target.object_id], target.job
@@ -45,6 +46,67 @@ def attach_jobs(rows: Iterable[Any], kinds: Iterable[str]) -> bool:
             row.job = job
         active = active or job.is_active
     return active
+
+
+def volume_on_host(volume: Volume) -> str | None:
+    """Say what the host has of a volume the panel did not finish making (call attach_jobs).
+
+    ON_HOST_NONE: nothing (its create ended before `zfs create`, or zfs refused);
+    ON_HOST_UNKNOWN: perhaps the volume (`zfs create` got no answer); None for a volume that
+    exists or that a live job is making.
+    """
+    if volume.state == Volume.State.CREATING:
+        being_made = Volume.objects.filter(pk=volume.pk).filter(volumes_being_made()).exists()
+        if being_made:
+            return None
+        # Its job ended without saying (cancelled while queued, or failed by the reaper after
+        # its worker died): only a job that never started surely made nothing.
+        job = getattr(volume, "job", None)
+        started = job is not None and job.started_at is not None
+        return volume_jobs.ON_HOST_UNKNOWN if started else volume_jobs.ON_HOST_NONE
+    if volume.state == Volume.State.FAILED:
+        job = getattr(volume, "job", None)
+        known = job.result.get("volume_on_host") if job is not None else None
+        return known or volume_jobs.ON_HOST_UNKNOWN
+    return None
+
+
+#: Image states in which an image did not become usable, for good.
+ISO_UNUSABLE_STATES = (IsoImage.State.FAILED, IsoImage.State.CANCELLED, IsoImage.State.BAD)
+REMOVE_FORGET = "forget"  # only the row (and the upload's bytes here): nothing of it is on the host
+REMOVE_DELETE = "delete"  # a job removes the file it left on the host, then the row
+
+
+def iso_removal(iso: IsoImage) -> str | None:
+    """Say how Remove gets rid of an image that did not become usable, or None if it may not.
+
+    Call attach_jobs(…, ISO_KINDS) and attach_uploads first. A BAD image, and a failed one whose
+    job could not remove its partial copy, are on the host: a delete job removes the file. A
+    failed or cancelled one is only a row. So is one a job left on its way (its job ended
+    without finishing: cancelled while queued, or its worker lost); not one still arriving or
+    with a live job.
+    """
+    job = getattr(iso, "job", None)
+    if getattr(iso, "receiving", None) is not None or (job is not None and job.is_active):
+        return None
+    if iso.state == IsoImage.State.BAD:
+        return REMOVE_DELETE
+    if iso.state in ISO_UNUSABLE_STATES or iso.state in ISO_JOB_STATES:
+        if job is not None and job.result.get("iso_left_on_host"):
+            return REMOVE_DELETE
+        return REMOVE_FORGET
+    return None
+
+
+def iso_may_have_left(iso: IsoImage) -> bool:
+    """Say whether a job left on its way may have put part of the file on the host."""
+    job = getattr(iso, "job", None)
+    return (
+        iso.state in ISO_JOB_STATES
+        and iso.state != IsoImage.State.PENDING
+        and job is not None
+        and job.started_at is not None
+    )
 
 
 def attach_uploads(isos: Iterable[IsoImage]) -> bool:
@@ -73,7 +135,9 @@ def host_storage_context(request: HttpRequest, host: Host) -> dict[str, object]:
     user = request.user
     volumes = list(access.owned_for_user(Volume.objects.filter(host=host), user))
     isos = list(access.owned_for_user(IsoImage.objects.filter(host=host), user))
-    active = attach_jobs(volumes, VOLUME_KINDS)
+    active = attach_jobs(volumes, None)
+    for volume in volumes:
+        volume.on_host = volume_on_host(volume)
     active = attach_jobs(isos, ISO_KINDS) or active
     active = attach_uploads(isos) or active
     unmanaged, scan = unmanaged_volumes(host)

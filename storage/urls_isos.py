@@ -14,4 +14,5 @@ urlpatterns = [
     path("<uuid:code>/", isos.iso_detail, name="detail"),
     path("<uuid:code>/cancel/", isos.iso_cancel, name="cancel"),
     path("<uuid:code>/delete/", isos.iso_delete, name="delete"),
+    path("<uuid:code>/remove/", isos.iso_remove, name="remove"),
 ]

@@ -12,6 +12,7 @@ import os
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -20,13 +21,84 @@ from xenpanel.devservices import RedisServer, start_redis, worker_in_thread  # n
 WORKER_QUEUES = ["xenpanel", "host.test"]
 
 
+# --- which database the session runs on --------------------------------------------------------
+# SQLite by default; `--db=postgres` (or XENPANEL_TEST_DB=postgres) starts a throwaway PostgreSQL
+# server for the session (tests/support/postgres.py). `make test` runs the tests marked `pg` (the
+# database-sensitive ones, marked below by where they live) a second time on PostgreSQL.
+TESTS_DIR = Path(__file__).resolve().parent
+PG_PATHS = (
+    "jobs/",  # runner, locks, targets, a worker and concurrent jobs
+    "accounts/",  # quotas (select_for_update), audit, sign-in lockouts
+    "test_permission_matrix.py",
+    "storage/test_volumes.py",
+    "domains/test_handbook_path.py",
+    "domains/test_autostart_history.py",  # a domU another job holds is skipped
+    "domains/test_create_collisions.py",  # unique names: an IntegrityError aborts a transaction
+    "test_generated_input.py",  # what PostgreSQL refuses and SQLite stores: NUL, huge ints, inet
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        choices=("sqlite", "postgres"),
+        default=os.environ.get("XENPANEL_TEST_DB") or "sqlite",
+        help="database for the session: sqlite (a file, the default) or postgres (a throwaway "
+        "server started for the session; default from XENPANEL_TEST_DB)",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if config.getoption("--db") == "postgres":
+        return "database: PostgreSQL (a throwaway server started for this session)"
+    return "database: SQLite (a file per session)"
+
+
+def _use_database(config: dict[str, object]) -> None:
+    """Point settings.DATABASES["default"] (and Django's connection to it) at `config`."""
+    from django.conf import settings
+    from django.db import connections
+
+    connections.close_all()
+    default = settings.DATABASES["default"]
+    default.clear()
+    default.update(config)
+    # The handler caches the configured settings and the connection object (its class follows
+    # ENGINE): drop both so the next use builds them again from the new dict.
+    connections.__dict__.pop("settings", None)
+    connections._settings = None
+    try:
+        del connections["default"]
+    except AttributeError:
+        pass
+
+
 @pytest.fixture(scope="session")
-def django_db_modify_db_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
-    # A file, not the in-memory DB: the worker threads and the live server share it, with WAL.
+def django_db_modify_db_settings(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
     from django.conf import settings
 
-    path = tmp_path_factory.mktemp("db") / "test.sqlite3"
-    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = str(path)
+    if request.config.getoption("--db") != "postgres":
+        # A file, not the in-memory DB: the worker threads and the live server share it, with WAL.
+        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+        settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = str(path)
+        yield
+        return
+
+    from tests.support.postgres import start_postgres
+    from xenpanel import env
+
+    server = start_postgres(tmp_path_factory.mktemp("postgres"))
+    config = env.database(server.url, settings.VAR_DIR)
+    # No persistent connections: the worker's and the live server's threads would keep theirs
+    # open, and dropping the test database at the end would wait on them.
+    config["CONN_MAX_AGE"] = 0
+    _use_database(config)
+    try:
+        yield
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +154,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "worker" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+        try:
+            where = item.path.relative_to(TESTS_DIR).as_posix()
+        except ValueError:
+            continue
+        if where.startswith(PG_PATHS):
+            item.add_marker(pytest.mark.pg)
 
 
 @pytest.fixture(scope="session")

@@ -182,9 +182,14 @@ TABLE: dict[str, Case] = {
     "isos:detail": Case(GET, owned_read(), iso),
     "isos:cancel": Case(POST, owned_write(302), iso),
     "isos:delete": Case(POST, owned_write(302), iso),
+    # only for an image that did not become usable; a ready one is refused with a message
+    "isos:remove": Case(POST, owned_write(302), iso),
     # volumes
     "storage:volume": Case(GET, owned_read(), volume),
     "storage:volume_destroy": Case(POST, owned_write(302), volume),
+    # only for a failed volume (or one never made); a ready one is refused with a message
+    "storage:volume_remove": Case(POST, owned_write(302), volume),
+    "storage:volume_retry": Case(POST, owned_write(302), volume),
     "storage:host": Case(GET, signed_in(200), host),
     "storage:index": Case(GET, signed_in(200)),
     "storage:volume_new": Case(GET, operators(200), host),
@@ -488,6 +493,24 @@ def sent_iso(w: World) -> object:
     return isos_named("sent.iso")(w), sorted(p.name for p in w.upload.local_path.parent.iterdir())
 
 
+def failed_iso(w: World) -> dict[str, Any]:
+    """An image of alice's (shared with the team) whose fetch failed: nothing on the host."""
+    image, _ = IsoImage.objects.get_or_create(
+        host=w.host, file_name="broken.iso",
+        defaults={"source": "url", "state": "failed", "owner": w.users[OWNER], "team": w.team},
+    )  # fmt: skip
+    return {"code": image.code}
+
+
+def failed_volume(w: World) -> dict[str, Any]:
+    """A volume of alice's (shared with the team) whose create failed, the disk of no domU."""
+    vol, _ = Volume.objects.get_or_create(
+        host=w.host, dataset="zroot/xen/broken0",
+        defaults={"size_bytes": 2**30, "state": "failed", "owner": w.users[OWNER], "team": w.team},
+    )  # fmt: skip
+    return {"code": vol.code}
+
+
 def new_domain(w: World) -> object:
     return list(Domain.objects.filter(name="web2").values_list("state", flat=True)), jobs_on(w)
 
@@ -539,6 +562,17 @@ WRITES: dict[str, Write] = {
     ),
     "isos:delete": Write(
         "isos:delete", POST, owned_write(302), jobs_on, iso, lambda w: {"confirm": "mine.iso"}
+    ),
+    "isos:remove": Write(
+        "isos:remove", POST, owned_write(302), isos_named("broken.iso"), failed_iso
+    ),
+    "storage:volume_remove": Write(
+        "storage:volume_remove", POST, owned_write(302),
+        rows(Volume, "state", dataset="zroot/xen/broken0"), failed_volume,
+    ),
+    "storage:volume_retry": Write(
+        "storage:volume_retry", POST, owned_write(302),
+        rows(Volume, "state", dataset="zroot/xen/broken0"), failed_volume,
     ),
     "domains:new": Write("domains:new", POST, operators(302), new_domain, data=domain_form),
     "domains:new on a team volume": Write(

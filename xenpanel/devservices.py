@@ -88,8 +88,8 @@ class RedisServer:
             self.process.wait()
 
 
-def start_redis(workdir: Path, *, timeout: float = 10.0) -> RedisServer:
-    """Start redis-server on a free loopback port, in `workdir`, with no persistence.
+def start_redis(workdir: Path, *, timeout: float = 10.0, port: int | None = None) -> RedisServer:
+    """Start redis-server on a free loopback port (or `port`: a restart), with no persistence.
 
     Returns once it answers PING; raises RuntimeError if redis-server is missing or does not
     answer within `timeout` seconds.
@@ -97,7 +97,7 @@ def start_redis(workdir: Path, *, timeout: float = 10.0) -> RedisServer:
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is not installed; run scripts/system-packages.sh test")
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", LOOPBACK, "--save", "", "--appendonly", "no",
          "--dir", str(workdir), "--daemonize", "no"],

@@ -85,19 +85,24 @@ def secret_key(var_dir: Path) -> str:
 
 
 def database(url: str, var_dir: Path) -> dict[str, object]:
-    """Return a DATABASES['default'] dict from a postgres:// URL, or SQLite under var/."""
-    if not url:
-        return {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(var_dir / "xenpanel.sqlite3"),
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
-        }
+    """Return a DATABASES['default'] dict from a postgres:// or sqlite:/// URL (default: SQLite
+    under var/)."""
     from urllib.parse import unquote, urlsplit
 
     parts = urlsplit(url)
+    if not url or parts.scheme == "sqlite":
+        # sqlite:////abs/path.sqlite3 or sqlite:///abs/path.sqlite3: always an absolute path.
+        path = "/" + unquote(parts.path).lstrip("/") if url else str(var_dir / "xenpanel.sqlite3")
+        if url and path == "/":
+            raise ImproperlyConfigured(f"{PREFIX}DATABASE_URL=sqlite:/// needs a file path")
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": path,
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+        }
     if parts.scheme not in {"postgres", "postgresql"}:
         raise ImproperlyConfigured(
-            f"{PREFIX}DATABASE_URL must start with postgres:// or postgresql://,"
+            f"{PREFIX}DATABASE_URL must start with postgres://, postgresql:// or sqlite:///,"
             f" got {parts.scheme!r}"
         )
     return {

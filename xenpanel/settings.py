@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from xenpanel import __version__, env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -163,11 +165,38 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# A running job is a lease: its worker renews `Job.heartbeat_at` and the job's locks every
+# JOB_HEARTBEAT_SECONDS; locks lapse JOB_LEASE_SECONDS after the last renewal, and the reaper
+# (beat, every JOB_REAP_SECONDS) resumes or fails a job whose lease lapsed (its worker is gone).
+JOB_HEARTBEAT_SECONDS = env.env_int("JOB_HEARTBEAT_SECONDS", 5, minimum=1)
+JOB_LEASE_SECONDS = env.env_int("JOB_LEASE_SECONDS", 60, minimum=3)
+JOB_REAP_SECONDS = env.env_int("JOB_REAP_SECONDS", 15, minimum=1)
+if 3 * JOB_HEARTBEAT_SECONDS > JOB_LEASE_SECONDS:
+    raise ImproperlyConfigured(
+        f"XENPANEL_JOB_LEASE_SECONDS ({JOB_LEASE_SECONDS}) must be at least three heartbeats "
+        f"(3 × XENPANEL_JOB_HEARTBEAT_SECONDS = {3 * JOB_HEARTBEAT_SECONDS}), or healthy jobs "
+        "would be taken for dead"
+    )
+#: How often a job whose worker died is started again before the reaper fails it.
+JOB_MAX_ATTEMPTS = env.env_int("JOB_MAX_ATTEMPTS", 3, minimum=1)
+
 CELERY_BEAT_SCHEDULE = {
     "refresh-all-hosts": {
         "task": "hosts.tasks.refresh_all_hosts",
         "schedule": timedelta(seconds=env.env_int("REFRESH_SECONDS", 60, minimum=5)),
         "options": {"expires": 50},
+    },
+    "reap-and-send-jobs": {
+        "task": "jobs.tasks.reap_and_send",
+        "schedule": timedelta(seconds=JOB_REAP_SECONDS),
+        "options": {"expires": JOB_REAP_SECONDS},
+    },
+    # Failed or cancelled ISO images, abandoned uploads: forgotten a day after their last activity.
+    "sweep-failed-storage": {
+        "task": "storage.tasks.sweep_failed",
+        "schedule": timedelta(hours=1),
+        "args": (24 * 3600,),
+        "options": {"expires": 3000},
     },
 }
 
@@ -229,6 +258,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # for everyone.
 TRUSTED_PROXIES = env.env_list("TRUSTED_PROXIES", [])
 AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.client_ip"
+AXES_USERNAME_CALLABLE = "accounts.client_ip.axes_username"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False

@@ -3,7 +3,14 @@
 from django.db import transaction
 
 from dom0 import commands
-from dom0.errors import DatasetExists, Dom0Error
+from dom0.errors import (
+    CommandFailed,
+    CommandTimeout,
+    DatasetExists,
+    Dom0Error,
+    HostUnreachable,
+    ValidationError,
+)
 from domains import actions, cfg
 from domains.jobs.common import (
     find,
@@ -17,9 +24,10 @@ from domains.jobs.common import (
 )
 from domains.models import Domain
 from jobs.choices import StepStatus
-from jobs.context import JobContext, StepFailed
+from jobs.context import JobCancelled, JobContext, StepFailed
+from jobs.enqueue import Target, add_targets
 from jobs.registry import job_kind
-from storage.jobs.volumes import list_volumes
+from storage.jobs.volumes import ON_HOST_UNKNOWN, list_volumes
 from storage.models import Volume
 
 
@@ -27,10 +35,15 @@ from storage.models import Volume
 @reads_back
 def create(ctx: JobContext) -> str:
     domain = load_domain(ctx)
+    volume = domain.volume if ctx.job.params.get("new_volume") else None
     ctx.progress(5, "Checking the host's config directory")
-    _refuse_foreign_config(ctx, domain)
-    volume = domain.volume
-    if ctx.job.params.get("new_volume") and volume is not None:
+    try:
+        _refuse_foreign_config(ctx, domain)
+    except Dom0Error:
+        if volume is not None:
+            _settle_before_create(ctx, domain, volume)
+        raise
+    if volume is not None:
         ctx.progress(10, f"Creating volume {volume.dataset}")
         _create_volume(ctx, domain, volume)
     ctx.progress(35, "Writing the config")
@@ -73,12 +86,32 @@ def _refuse_foreign_config(ctx: JobContext, domain: Domain) -> None:
 
 
 def _create_volume(ctx: JobContext, domain: Domain, volume: Volume) -> None:
+    """Make the domU's new volume; whatever happens, its row ends made, failed or gone.
+
+    Nothing made on the host (the size refused before any command, `zfs create` refused, the
+    host silent before it was sent): the row is forgotten. `zfs create` sent but its answer lost
+    (the host stopped answering, a timeout): the host is asked; if it cannot say, the row is
+    marked failed with what may exist there. Every outcome is written in the job's log.
+    """
     if volume.state == Volume.State.READY:
         ctx.note("Volume already made", volume.dataset)
         return
-    argv = commands.zfs_create_volume(volume.dataset, volume.size_bytes, sparse=volume.sparse)
+    host = domain.host
+    if volume.state == Volume.State.FAILED and _adopt_earlier_attempt(ctx, domain, volume):
+        return
+    try:
+        argv = commands.zfs_create_volume(volume.dataset, volume.size_bytes, sparse=volume.sparse)
+    except ValidationError as exc:
+        _forget_volume(volume)
+        message = (
+            f"The new volume {volume.dataset} ({volume.size_human}) was refused before anything "
+            f"ran: {exc.rule}. Nothing was made on {host.name}; the panel forgot the volume."
+        )
+        ctx.note("Volume not made", message)
+        raise StepFailed(message) from exc
     # Steps an earlier delivery of this job ran (recorded before this one's own steps).
     earlier = list(ctx.job.steps.filter(argv=argv).values_list("status", flat=True))
+    Volume.objects.filter(pk=volume.pk).update(state=Volume.State.CREATING)
     try:
         run(ctx, argv, f"Create volume {volume.dataset}")
     except DatasetExists as exc:
@@ -95,11 +128,104 @@ def _create_volume(ctx: JobContext, domain: Domain, volume: Volume) -> None:
                 stderr=exc.stderr,
             ) from exc
         ctx.note("Volume exists", "made by the first delivery of this job")
-    except Dom0Error:
+    except (HostUnreachable, CommandTimeout):
+        _settle_unknown(ctx, domain, volume)
+        raise
+    except CommandFailed:
+        # zfs answered and refused: nothing was made.
         _forget_volume(volume)
+        ctx.note(
+            "Volume not made",
+            f"zfs refused to create {volume.dataset}; nothing was made on {host.name}. "
+            "The panel forgot the volume.",
+        )
+        raise
+    except JobCancelled:
+        # Stopped before `zfs create` ran (a cancel is looked at before each command): the
+        # row stays as the form made it, like a create cancelled while queued.
+        raise
+    except BaseException:
+        _settle_unknown(ctx, domain, volume)
         raise
     # From here on the volume exists: it stays listed (READY) whatever happens next.
     Volume.objects.filter(pk=volume.pk).update(state=Volume.State.READY)
+    volume.state = Volume.State.READY
+
+
+def _settle_before_create(ctx: JobContext, domain: Domain, volume: Volume) -> None:
+    """The job failed before its volume step: settle the row the form made for the volume."""
+    state = Volume.objects.filter(pk=volume.pk).values_list("state", flat=True).first()
+    if state != Volume.State.CREATING:
+        return  # made already, or failed by an earlier attempt (its note says what may exist)
+    if ctx.redelivered and ctx.job.steps.filter(label=f"Create volume {volume.dataset}").exists():
+        # An earlier delivery of this job sent `zfs create`: the host must say what it made.
+        _settle_unknown(ctx, domain, volume)
+        return
+    _forget_volume(volume)
+    ctx.note(
+        "Volume not made",
+        f"The job stopped before `zfs create`: nothing of {volume.dataset} was made on "
+        f"{domain.host.name}. The panel forgot the volume.",
+    )
+
+
+def _settle_unknown(ctx: JobContext, domain: Domain, volume: Volume) -> None:
+    """`zfs create` may or may not have run: ask the host, else mark the volume failed."""
+    host = domain.host
+    try:
+        row = list_volumes(ctx, host).get(volume.dataset)
+    except (Dom0Error, JobCancelled):
+        Volume.objects.filter(pk=volume.pk).update(state=Volume.State.FAILED)
+        volume.state = Volume.State.FAILED
+        if not ctx.job.targets.filter(role="volume").exists():
+            add_targets(ctx.job, [Target("volume", volume)])  # its page shows this job
+        ctx.result(volume_on_host=ON_HOST_UNKNOWN)
+        ctx.note(
+            "Volume state unknown",
+            f"`zfs create` was sent to {host.name} but no answer came back, and the host cannot "
+            f"be asked now: {volume.dataset} may or may not exist there. The panel marked the "
+            "volume failed: it takes nothing from the quota; Retry checks the host first; "
+            "Remove forgets the row (scan the host's volumes later to find what is there).",
+        )
+        return
+    if row is None:
+        _forget_volume(volume)
+        ctx.note(
+            "Volume not made",
+            f"{volume.dataset} is not on {host.name}: nothing was made. "
+            "The panel forgot the volume.",
+        )
+        return
+    Volume.objects.filter(pk=volume.pk).update(state=Volume.State.READY)
+    volume.state = Volume.State.READY
+    ctx.note("Volume made", f"{volume.dataset} exists on {host.name}; it stays in the panel.")
+
+
+def _adopt_earlier_attempt(ctx: JobContext, domain: Domain, volume: Volume) -> bool:
+    """A retry of a create whose `zfs create` went unanswered: use the volume if it was made.
+
+    True if the dataset is there with exactly the size and reservation asked for (it is the
+    one the earlier attempt made); False if it is not there (make it now). A dataset of another
+    size is not the panel's: the create fails and leaves it alone.
+    """
+    host = domain.host
+    row = list_volumes(ctx, host).get(volume.dataset)
+    if row is None:
+        ctx.note("Volume not on the host", f"the earlier attempt did not make {volume.dataset}")
+        return False
+    matches = row.volsize == volume.size_bytes and (
+        row.refreservation is None or (row.refreservation == 0) == volume.sparse
+    )
+    if not matches:
+        raise StepFailed(
+            f"{volume.dataset} exists on {host.name} but not with the size and reservation "
+            "asked for, so the panel did not make it and left it alone. Remove this volume "
+            "from the panel, then import that dataset or choose another name."
+        )
+    Volume.objects.filter(pk=volume.pk).update(state=Volume.State.READY)
+    volume.state = Volume.State.READY
+    ctx.note("Volume exists", f"an earlier attempt made {volume.dataset}; it is used as is")
+    return True
 
 
 def _made_by_this_job(ctx: JobContext, volume: Volume, earlier: list[str]) -> bool:
@@ -128,8 +254,10 @@ def _made_by_this_job(ctx: JobContext, volume: Volume, earlier: list[str]) -> bo
 
 def _forget_volume(volume: Volume) -> None:
     """Nothing was made on the host: drop the row the form created for it."""
-    Domain.objects.filter(volume=volume).update(volume=None)
-    Volume.objects.filter(pk=volume.pk, state=Volume.State.CREATING).delete()
+    unmade = (Volume.State.CREATING, Volume.State.FAILED)
+    with transaction.atomic():
+        Domain.objects.filter(volume=volume).update(volume=None)
+        Volume.objects.filter(pk=volume.pk, state__in=unmade).delete()
 
 
 def _drop_domain(domain: Domain) -> None:

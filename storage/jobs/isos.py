@@ -17,12 +17,14 @@ from accounts import quotas
 from dom0 import commands, parsers, validate
 from dom0.errors import Dom0Error
 from dom0.units import human_bytes
+from hosts.choices import Transport
 from jobs.context import JobCancelled, JobContext, StepFailed, tail
 from jobs.enqueue import Target, enqueue
 from jobs.models import Job
 from jobs.registry import job_kind
 from storage import users
 from storage.models import IsoImage, UploadSession
+from storage.relay import drop_upload_bytes, receive_upload, relay_staging
 from storage.resolve import resolve_host
 from storage.uploads import ISO_MAGIC, ISO_MAGIC_OFFSET
 
@@ -54,13 +56,30 @@ def queue_fetch(iso: IsoImage, url: str, *, allow_private: bool, user: Any) -> J
     )
 
 
+def reachable_from_pool(host: Any) -> bool:
+    """Say whether the central worker pool can reach `host` (over SSH, or the simulator).
+
+    A *Local* host with its own queue is reached only by the worker on that Dom0.
+    """
+    return host.transport != Transport.LOCAL or not host.job_queue
+
+
 def queue_upload(iso: IsoImage, upload: UploadSession, user: Any) -> Job:
+    """Queue the copy of a received upload to its host.
+
+    The bytes are in UPLOAD_DIR of the panel's machine, so the job runs in the central pool
+    (the default queue) even for a host with its own queue, and reaches the host over its
+    transport from there. A Local host with its own queue cannot be reached from there: its
+    worker runs the job and the central pool streams the bytes to it (storage.relay).
+    """
+    relay = not reachable_from_pool(iso.host)
     return enqueue(
         UPLOAD,
         title=f"Copy uploaded {iso.file_name} to {iso.host.name}",
         targets=[Target.locking("iso", iso), Target("host", iso.host)],
         user=user,
-        params={"iso_id": iso.pk, "upload_id": upload.pk},
+        params={"iso_id": iso.pk, "upload_id": upload.pk, "relay": relay},
+        queue=None if relay else settings.CELERY_TASK_DEFAULT_QUEUE,
     )
 
 
@@ -97,19 +116,47 @@ def _sofar(done: int, total: int | None) -> str:
     return f"{human_bytes(done)} (size unknown)"
 
 
+class _Written:
+    """Whether the job has started putting the image's file on the host (it is then its own)."""
+
+    def __init__(self) -> None:
+        self.ours = False
+
+
 def _run_guarded(ctx: JobContext, iso: IsoImage, body: Any) -> str:
-    """Run `body`, leaving the image FAILED / CANCELLED / BAD with the reason when it stops."""
+    """Run `body(written)`, leaving the image FAILED / CANCELLED / BAD with the reason when it
+    stops, and nothing of its own on the host (a BAD image stays there, marked, to be looked at).
+    """
+    written = _Written()
     try:
-        return str(body())
+        return str(body(written))
     except JobCancelled:
-        _save(iso, state=IsoImage.State.CANCELLED, error="Cancelled; the partial file was removed.")
+        left = _clean_up(ctx, iso, written)
+        _save(iso, state=IsoImage.State.CANCELLED, error=f"Cancelled. {left}")
         raise
     except ChecksumMismatch as exc:
         _save(iso, state=IsoImage.State.BAD, error=str(exc))
         raise
     except Exception as exc:
-        _save(iso, state=IsoImage.State.FAILED, error=str(exc)[:2000])
+        left = _clean_up(ctx, iso, written)
+        _save(iso, state=IsoImage.State.FAILED, error=f"{str(exc)[:2000]}\n{left}")
         raise
+
+
+def _clean_up(ctx: JobContext, iso: IsoImage, written: _Written) -> str:
+    """Remove what this job put at the image's path; return what is left on the host."""
+    host = iso.host.name
+    if not written.ours:
+        return f"Nothing was changed on {host}."
+    try:
+        _remove(ctx, iso.path, "left by this job, which did not finish")
+    except Exception as exc:  # the host may be what failed; the Remove tries again later
+        ctx.result(iso_left_on_host=iso.path)
+        return (
+            f"A partial copy may remain at {iso.path} on {host} (removing it failed: {exc}); "
+            "Remove deletes it once the host answers."
+        )
+    return f"The partial file was removed; nothing of it is left on {host}."
 
 
 def _remove(ctx: JobContext, path: str, why: str) -> None:
@@ -168,10 +215,10 @@ def fetch_iso(ctx: JobContext) -> str:
     query = urlsplit(url).query
     if query:
         ctx.secret(query)  # signed download links carry their token in the query string
-    return _run_guarded(ctx, iso, lambda: _fetch(ctx, iso, url))
+    return _run_guarded(ctx, iso, lambda written: _fetch(ctx, iso, url, written))
 
 
-def _fetch(ctx: JobContext, iso: IsoImage, url: str) -> str:
+def _fetch(ctx: JobContext, iso: IsoImage, url: str, written: _Written) -> str:
     host, allow = iso.host, bool(ctx.job.params.get("allow_private"))
     timeout = int(settings.FETCH_TIMEOUT)
     policy = host.path_policy()
@@ -200,6 +247,7 @@ def _fetch(ctx: JobContext, iso: IsoImage, url: str) -> str:
                 "choose another file name (nothing was changed)."
             )
         _remove(ctx, iso.path, "left over from an earlier attempt of this job")
+    written.ours = True
     argv = commands.fetch_to(url, iso.path, timeout, allow_private=allow, policy=policy)
     # A server that does not say the size could send more than the quota leaves: watch it.
     room = quotas.allowance(iso.owner, "iso_bytes", exclude=iso) if total is None else None
@@ -263,15 +311,22 @@ def upload_iso(ctx: JobContext) -> str:
     upload = UploadSession.objects.filter(pk=ctx.job.params["upload_id"]).first()
     if iso is None or upload is None:
         return "The image was removed from the panel before the job ran"
-    return _run_guarded(ctx, iso, lambda: _upload(ctx, iso, upload))
+    relay = bool(ctx.job.params.get("relay"))
+    try:
+        return _run_guarded(ctx, iso, lambda written: _upload(ctx, iso, upload, written, relay))
+    finally:
+        if relay:
+            relay_staging(upload).unlink(missing_ok=True)
 
 
-def _upload(ctx: JobContext, iso: IsoImage, upload: UploadSession) -> str:
-    local = upload.local_path
+def _upload(
+    ctx: JobContext, iso: IsoImage, upload: UploadSession, written: _Written, relay: bool
+) -> str:
     host = iso.host
     _save(iso, state=IsoImage.State.TRANSFERRING, error="")
     on_host = ctx.transport.stat(iso.path)
     if ctx.redelivered and on_host is not None and on_host.size == upload.size_bytes:
+        written.ours = True
         ctx.note("Already copied", "An earlier attempt copied the file; checking its SHA-256.")
     elif on_host is not None and not ctx.redelivered:
         raise StepFailed(
@@ -279,25 +334,39 @@ def _upload(ctx: JobContext, iso: IsoImage, upload: UploadSession) -> str:
             "upload it under another name (nothing was changed)."
         )
     else:
-        if not local.exists():
-            raise StepFailed("The uploaded file is no longer on the panel; upload it again.")
+        if relay:
+            # This worker runs on the Dom0; the bytes are on the panel's machine.
+            local = receive_upload(ctx, upload, span=(5, 45))
+        else:
+            local = upload.local_path
+            if not local.exists():
+                raise StepFailed("The uploaded file is no longer on the panel; upload it again.")
         with ctx.step(f"Create {host.iso_dir}") as record:
             ctx.transport.makedirs(host.iso_dir)
             record.output = "ready"
         total = upload.size_bytes
 
+        start, span = (45, 45) if relay else (5, 85)
+
         def progress(done: int, size: int) -> None:
             # Both are coalesced by the context (a look at the DB at most a few times a second).
             ctx.check_cancelled()  # raising here aborts the copy; the temp file is removed
-            ctx.progress(_share(done, size or total), f"Copying to the host: {_sofar(done, total)}")
+            ctx.progress(
+                _share(done, size or total, start, span),
+                f"Copying to the host: {_sofar(done, total)}",
+            )
 
         how = "SFTP" if host.transport == "ssh" else "file copy"
         with ctx.step(f"Copy to {iso.path} ({how})") as record:
             ctx.transport.put_file(str(local), iso.path, progress)
+            written.ours = True  # put_file writes a temporary file and renames it when complete
             record.output = f"{human_bytes(total)} copied"
         ctx.progress(90, f"Copied {human_bytes(total)}", force=True)
     digest = _verify(ctx, iso, known_sha256=upload.sha256)
-    local.unlink(missing_ok=True)
+    if relay:
+        drop_upload_bytes(upload)  # on the panel's machine, where they are
+    else:
+        upload.local_path.unlink(missing_ok=True)
     return f"Copied {iso.file_name} ({iso.size_human}) to {host.name}, SHA-256 {digest[:16]}…"
 
 
@@ -312,7 +381,10 @@ def delete_iso(ctx: JobContext) -> str:
     if reason:
         raise StepFailed(f"Not deleting {iso.file_name}: {reason}. Eject it first.")
     try:
-        _remove(ctx, iso.path, "removed")
+        if ctx.transport.stat(iso.path) is None:
+            ctx.note(f"Remove {iso.path}", "not on the host; nothing to remove")
+        else:
+            _remove(ctx, iso.path, "removed")
     except Dom0Error as exc:
         raise StepFailed(f"Could not remove {iso.path}: {exc}") from exc
     upload = UploadSession.objects.filter(iso=iso).first()

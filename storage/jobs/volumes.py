@@ -15,7 +15,7 @@ from django.db import transaction
 
 from accounts import quotas
 from dom0 import commands, parsers, validate
-from dom0.errors import DatasetBusy, DatasetExists, DatasetMissing, Dom0Error
+from dom0.errors import CommandFailed, DatasetBusy, DatasetExists, DatasetMissing, Dom0Error
 from hosts.models import Host
 from jobs.context import JobContext, StepFailed
 from jobs.enqueue import Target, enqueue
@@ -30,6 +30,11 @@ DESTROY = "volume.destroy"
 SCAN = "volume.scan"
 IMPORT = "volume.import"
 
+#: What a failed create left on the host, in its job's result (`volume_on_host`): nothing, or
+#: perhaps the volume (`zfs create` was sent and its answer lost).
+ON_HOST_NONE = "none"
+ON_HOST_UNKNOWN = "unknown"
+
 
 # --- who uses a volume -------------------------------------------------------------------------
 def volume_in_use(volume: Volume) -> str | None:
@@ -38,14 +43,16 @@ def volume_in_use(volume: Volume) -> str | None:
 
 
 # --- queueing (called from views inside transaction.atomic) ------------------------------------
-def queue_create(volume: Volume, user: Any) -> Job:
+def queue_create(volume: Volume, user: Any, *, retry: bool = False) -> Job:
+    """Queue `zfs create`; `retry`: an earlier create failed (it may have made the volume)."""
     quotas.check(volume.owner, exclude=volume, disk_bytes=volume.size_bytes)
+    verb = "Retry creating" if retry else "Create"
     return enqueue(
         CREATE,
-        title=f"Create volume {volume.dataset} ({volume.size_human})",
+        title=f"{verb} volume {volume.dataset} ({volume.size_human})",
         targets=[Target.locking("volume", volume), Target("host", volume.host)],
         user=user,
-        params={"volume_id": volume.pk},
+        params={"volume_id": volume.pk, **({"retry": True} if retry else {})},
     )
 
 
@@ -120,40 +127,89 @@ def _observed(row: parsers.ZfsVolume) -> dict[str, Any]:
 # --- jobs --------------------------------------------------------------------------------------
 @job_kind(CREATE)
 def create_volume(ctx: JobContext) -> str:
-    """Run `zfs create -V <size> -o volmode=dev <parent>/<name>` unless the host already has it."""
+    """Run `zfs create -V <size> -o volmode=dev <parent>/<name>` unless the host already has it.
+
+    A failure leaves the row FAILED and says in the log (and in the job's `volume_on_host`)
+    what is on the host: nothing, or perhaps the volume when `zfs create` got no answer.
+    """
     volume = _volume(ctx)
     if volume is None:
         return "The volume was removed from the panel before the job ran"
+    host = volume.host
+    sent = False  # `zfs create` went to the host; True even if no answer came back
     try:
         ctx.progress(10, "Checking the host")
-        found = list_volumes(ctx, volume.host)
-        if volume.dataset in found:
-            if not ctx.redelivered:
+        found = list_volumes(ctx, host)
+        row = found.get(volume.dataset)
+        if row is not None:
+            if ctx.redelivered:
+                ctx.note("Already created", "This job created it before its worker was lost.")
+            elif ctx.job.params.get("retry") and _as_asked(row, volume):
+                ctx.note("Already created", "The earlier attempt made it before it failed.")
+            else:
                 raise DatasetExists(
                     f"The ZFS dataset '{volume.dataset}' already exists on the host",
                     hint="Choose another name, or scan the host's volumes and import it.",
                 )
-            ctx.note("Already created", "This job created it before its worker was lost.")
         else:
             ctx.progress(40, f"Creating {volume.dataset}")
             argv = commands.zfs_create_volume(
                 volume.dataset, volume.size_bytes, sparse=volume.sparse
             )
+            ctx.check_cancelled(force=True)
+            sent = True
             ctx.run(argv, label="Create volume", timeout=300)
-            ctx.progress(80, "Reading the new volume")
-            found = list_volumes(ctx, volume.host)
-        row = found.get(volume.dataset)
-        if row is None:
-            raise StepFailed(f"zfs create succeeded but {volume.dataset} is not listed")
-    except Exception as exc:
-        _save(volume, state=Volume.State.FAILED)
-        if isinstance(exc, DatasetExists):
-            # Not ours: forget the row so the name can be imported.
-            Volume.objects.filter(pk=volume.pk).delete()
+    except DatasetExists:
+        # Not ours: forget the row so the name can be imported.
+        Volume.objects.filter(pk=volume.pk).delete()
         raise
+    except BaseException as exc:
+        unknown = sent and not isinstance(exc, CommandFailed)
+        _failed(ctx, volume, unknown=unknown)
+        raise
+    if row is None:
+        ctx.progress(80, "Reading the new volume")
+        try:
+            row = list_volumes(ctx, host).get(volume.dataset)
+        except Dom0Error as exc:
+            # zfs said it made it: it exists, whatever the listing says now.
+            _save(volume, state=Volume.State.READY)
+            ctx.note("Not read back", f"{volume.dataset} was made; listing it failed: {exc}")
+            return f"Created {volume.device_path} ({volume.size_human})"
+        if row is None:
+            _failed(ctx, volume, unknown=True)
+            raise StepFailed(f"zfs create succeeded but {volume.dataset} is not listed")
     _save(volume, state=Volume.State.READY, **_observed(row))
     ctx.result(dataset=volume.dataset, device=volume.device_path)
     return f"Created {volume.device_path} ({volume.size_human})"
+
+
+def _as_asked(row: parsers.ZfsVolume, volume: Volume) -> bool:
+    """Say whether a dataset on the host has exactly the size and reservation asked for."""
+    if row.volsize != volume.size_bytes:
+        return False
+    return row.refreservation is None or (row.refreservation == 0) == volume.sparse
+
+
+def _failed(ctx: JobContext, volume: Volume, *, unknown: bool) -> None:
+    """Mark a create failed and write down what it left on the host."""
+    _save(volume, state=Volume.State.FAILED)
+    host = volume.host.name
+    if unknown:
+        ctx.result(volume_on_host=ON_HOST_UNKNOWN)
+        ctx.note(
+            "Volume state unknown",
+            f"`zfs create` was sent to {host} but its answer was lost: {volume.dataset} may "
+            "exist there. Retry checks the host first; Remove forgets the row (scan the "
+            "host's volumes later to find what is there).",
+        )
+    else:
+        ctx.result(volume_on_host=ON_HOST_NONE)
+        ctx.note(
+            "Volume not made",
+            f"Nothing of {volume.dataset} was made on {host}. Retry tries again; Remove "
+            "forgets the row.",
+        )
 
 
 @job_kind(DESTROY)
@@ -166,6 +222,12 @@ def destroy_volume(ctx: JobContext) -> str:
     reason = volume_in_use(volume)
     if reason:
         raise StepFailed(f"Not destroying {volume.dataset}: {reason}. Remove it from that domU.")
+    if volume.state == Volume.State.CREATING:
+        # Its create ended before `zfs create` (a create job locks its volume, so none runs
+        # now): whatever has that name on the host is not the panel's to destroy.
+        ctx.note("Volume never made", f"{volume.dataset}: only the panel's row is removed")
+        volume.delete()
+        return f"{volume.dataset} was never made on the host; removed from the panel"
     ctx.progress(10, "Checking the host")
 
     def mark_destroying() -> None:

@@ -17,12 +17,23 @@ from django_htmx.http import HttpResponseStopPolling
 from accounts import access, quotas
 from dom0.validate import redact_url
 from hosts import access as host_access
+from jobs.choices import JobStatus
 from jobs.enqueue import request_cancel
 from storage import uploads
 from storage.forms import FetchForm, UploadForm
 from storage.jobs import isos as jobs
 from storage.models import IsoImage, UploadSession
-from storage.panel import ISO_KINDS, attach_jobs, attach_uploads
+from storage.panel import (
+    ISO_KINDS,
+    REMOVE_DELETE,
+    REMOVE_FORGET,
+    attach_jobs,
+    attach_uploads,
+    iso_may_have_left,
+    iso_removal,
+)
+from storage.tasks import forget_image
+from storage.usage import ISO_JOB_STATES
 
 
 def _visible_isos(request: HttpRequest) -> list[IsoImage]:
@@ -34,6 +45,8 @@ def iso_list(request: HttpRequest) -> HttpResponse:
     isos = _visible_isos(request)
     active = attach_jobs(isos, ISO_KINDS)
     active = attach_uploads(isos) or active
+    for iso in isos:
+        iso.removal = iso_removal(iso)
     context = {
         "isos": isos,
         "active": active,
@@ -52,11 +65,14 @@ def iso_detail(request: HttpRequest, code: str) -> HttpResponse:
     )
     active = attach_jobs([iso], ISO_KINDS)
     active = attach_uploads([iso]) or active
+    removal = iso_removal(iso)
     context = {
         "iso": iso,
         "active": active,
         "in_use": jobs.iso_in_use(iso),
         "can_operate": access.can_operate(request.user),
+        "removal": removal,
+        "may_have_left": removal == REMOVE_FORGET and iso_may_have_left(iso),
     }
     if request.htmx:
         response = render(request, "isos/_detail_status.html", context)
@@ -137,7 +153,9 @@ def iso_upload(request: HttpRequest) -> HttpResponse:
 @csrf_protect
 def _iso_upload(request: HttpRequest) -> HttpResponse:
     access.require_operator(request.user)
-    form = UploadForm(request.POST or None, user=request.user, initial=_initial(request))
+    # A POST is always bound, even an empty one (a form without data cannot carry errors).
+    data = request.POST if request.method == "POST" else None
+    form = UploadForm(data, user=request.user, initial=_initial(request))
     if request.method == "POST":
         handler = request.upload_handlers[0]
         streamed = request.FILES.get("file")
@@ -296,7 +314,16 @@ def iso_cancel(request: HttpRequest, code: str) -> HttpResponse:
         messages.info(request, f"Upload of {iso.file_name} cancelled.")
         return redirect("isos:list")
     if iso.job is not None and iso.job.is_active and request_cancel(iso.job):
-        messages.info(request, f"Asked job #{iso.job.pk} to stop.")
+        iso.job.refresh_from_db()
+        if iso.job.status == JobStatus.CANCELLED and iso.job.started_at is None:
+            # Stopped before it ran: nothing reached the host, and no job will settle the image.
+            IsoImage.objects.filter(pk=iso.pk, state__in=ISO_JOB_STATES).update(
+                state=IsoImage.State.CANCELLED,
+                error=f"Cancelled before it started; nothing reached {iso.host.name}.",
+            )
+            messages.info(request, f"Job #{iso.job.pk} cancelled before it started.")
+        else:
+            messages.info(request, f"Asked job #{iso.job.pk} to stop.")
     else:
         messages.warning(request, "Nothing is running for this image.")
     return redirect(iso)
@@ -315,10 +342,63 @@ def iso_delete(request: HttpRequest, code: str) -> HttpResponse:
         messages.error(request, f"{iso.file_name} cannot be deleted: {reason}.")
         return redirect(iso)
     attach_jobs([iso], ISO_KINDS)
+    attach_uploads([iso])
     if iso.job is not None and iso.job.is_active:
         messages.error(request, "A job is still running for this image; cancel it first.")
         return redirect(iso)
+    if iso_removal(iso) == REMOVE_FORGET:
+        # Nothing of the panel's is at that path: a file there is someone else's.
+        return _forget(request, iso)
     with transaction.atomic():
         job = jobs.queue_delete(iso, request.user)
     messages.info(request, f"Deleting {iso.path} (job #{job.pk}).")
+    return redirect("isos:list")
+
+
+@require_POST
+def iso_remove(request: HttpRequest, code: str) -> HttpResponse:
+    """Remove an image that did not become usable (failed, cancelled, bad), in one click."""
+    iso = access.get_owned_for_user(
+        IsoImage.objects.select_related("host"), request.user, code, write=True
+    )
+    attach_jobs([iso], ISO_KINDS)
+    attach_uploads([iso])
+    removal = iso_removal(iso)
+    if removal is None:
+        if iso.receiving is not None or (iso.job is not None and iso.job.is_active):
+            messages.error(request, "This image is still on its way; cancel it first.")
+        else:
+            messages.error(
+                request,
+                "Only a failed, cancelled or bad image can be removed in one click; "
+                "Delete removes a usable one.",
+            )
+        return redirect(iso)
+    reason = jobs.iso_in_use(iso)
+    if reason:
+        messages.error(request, f"{iso.file_name} cannot be removed: {reason}.")
+        return redirect(iso)
+    if removal == REMOVE_DELETE:
+        with transaction.atomic():
+            job = jobs.queue_delete(iso, request.user)
+        messages.info(request, f"Removing {iso.path} from {iso.host.name} (job #{job.pk}).")
+        return redirect("isos:list")
+    return _forget(request, iso)
+
+
+def _forget(request: HttpRequest, iso: IsoImage) -> HttpResponse:
+    """Drop the row (and the upload's bytes on this machine); nothing on the host is touched."""
+    left = iso_may_have_left(iso)
+    forget_image(iso)
+    if left:
+        messages.warning(
+            request,
+            f"Removed {iso.file_name} from the panel. Its job stopped half-way: a partial copy "
+            f"may remain at {iso.path} on {iso.host.name}.",
+        )
+    else:
+        messages.info(
+            request,
+            f"Removed {iso.file_name} from the panel; nothing of it was on {iso.host.name}.",
+        )
     return redirect("isos:list")

@@ -18,7 +18,8 @@ def storage_index(request: HttpRequest) -> HttpResponse:
     hosts = list(host_access.hosts_for_user(request.user).only("code", "name"))
     chosen = request.GET.get("host", "")
     host = next((h for h in hosts if str(h.code) == chosen), None)
-    query = request.GET.get("q", "").strip()[:100]
+    # NUL cannot be in a PostgreSQL text value: a filter with one would be a server error.
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
 
     pools = Pool.objects.select_related("host").filter(host__in=hosts)
     volumes = access.owned_for_user(Volume.objects.select_related("host", "owner"), request.user)

@@ -17,7 +17,7 @@ from hosts.models import Host
 from storage.forms import VolumeForm
 from storage.jobs import volumes as jobs
 from storage.models import Volume
-from storage.panel import VOLUME_KINDS, attach_jobs, host_storage_context
+from storage.panel import attach_jobs, host_storage_context, volume_on_host
 
 
 def _host_storage_url(host: Host) -> str:
@@ -58,11 +58,17 @@ def volume_detail(request: HttpRequest, code: str) -> HttpResponse:
     volume = access.get_owned_for_user(
         Volume.objects.select_related("host", "owner", "team"), request.user, code
     )
-    attach_jobs([volume], VOLUME_KINDS)
+    # Any job that names it: a domU create that could not tell whether it made its disk too.
+    attach_jobs([volume], None)
+    on_host = volume.on_host = volume_on_host(volume)
     context = {
         "volume": volume,
         "in_use": jobs.volume_in_use(volume),
         "can_operate": access.can_operate(request.user),
+        "on_host": on_host,
+        "never_made": on_host == jobs.ON_HOST_NONE,
+        "may_exist": on_host == jobs.ON_HOST_UNKNOWN,
+        "busy": volume.job is not None and volume.job.is_active,
     }
     if request.htmx:
         return render(request, "storage/_volume_status.html", context)
@@ -80,6 +86,14 @@ def volume_destroy(request: HttpRequest, code: str) -> HttpResponse:
     reason = jobs.volume_in_use(volume)
     if reason:
         messages.error(request, f"{volume.dataset} cannot be destroyed: {reason}.")
+        return redirect(volume)
+    attach_jobs([volume], None)
+    if volume_on_host(volume) == jobs.ON_HOST_NONE:
+        messages.error(
+            request,
+            f"{volume.dataset} was never made on {volume.host.name}: there is nothing to "
+            "destroy. Remove it from the panel instead.",
+        )
         return redirect(volume)
     with transaction.atomic():
         job = jobs.queue_destroy(volume, request.user)
@@ -113,3 +127,77 @@ def volume_import(request: HttpRequest, code: str) -> HttpResponse:
         job = jobs.queue_import(host, dataset, request.user)
     messages.info(request, f"Importing {dataset} (job #{job.pk}).")
     return redirect(reverse("hosts:detail", args=[host.code]) + "#storage")
+
+
+@require_POST
+def volume_remove(request: HttpRequest, code: str) -> HttpResponse:
+    """Forget a volume the panel did not finish making (failed, or never made); one click."""
+    volume = access.get_owned_for_user(
+        Volume.objects.select_related("host"), request.user, code, write=True
+    )
+    attach_jobs([volume], None)
+    on_host = volume_on_host(volume)
+    if on_host is None:
+        messages.error(
+            request,
+            "Only a failed volume, or one that was never made, can be removed from the panel; "
+            "Destroy removes a volume from its host.",
+        )
+        return redirect(volume)
+    if volume.job is not None and volume.job.is_active:
+        messages.error(request, f"Job #{volume.job.pk} is still working on {volume.dataset}.")
+        return redirect(volume)
+    reason = jobs.volume_in_use(volume)
+    if reason:
+        messages.error(
+            request,
+            f"{volume.dataset} cannot be removed: {reason}. Delete that domU (or retry its "
+            "create) first.",
+        )
+        return redirect(volume)
+    host = volume.host
+    Volume.objects.filter(pk=volume.pk, state=volume.state).delete()
+    if on_host == jobs.ON_HOST_NONE:
+        messages.info(
+            request, f"Removed {volume.dataset} from the panel; nothing of it was on {host.name}."
+        )
+    else:
+        messages.warning(
+            request,
+            f"Removed {volume.dataset} from the panel. It may still exist on {host.name}: scan "
+            "the host's volumes to find it, then import or destroy it.",
+        )
+    return redirect(_host_storage_url(host))
+
+
+@require_POST
+def volume_retry(request: HttpRequest, code: str) -> HttpResponse:
+    """Queue the create of a failed volume again (it checks the host first)."""
+    volume = access.get_owned_for_user(
+        Volume.objects.select_related("host"), request.user, code, write=True
+    )
+    attach_jobs([volume], None)
+    if volume.state != Volume.State.FAILED:
+        messages.error(request, "Only a failed volume can be created again.")
+        return redirect(volume)
+    if volume.job is not None and volume.job.is_active:
+        messages.error(request, f"Job #{volume.job.pk} is still working on {volume.dataset}.")
+        return redirect(volume)
+    reason = jobs.volume_in_use(volume)
+    if reason:
+        # A domU's disk is made by the domU's create job: retry that instead.
+        messages.error(request, f"{volume.dataset} is the disk of a domU: {reason}.")
+        return redirect(volume)
+    try:
+        with transaction.atomic():
+            if not Volume.objects.filter(pk=volume.pk, state=Volume.State.FAILED).update(
+                state=Volume.State.CREATING
+            ):
+                messages.error(request, f"{volume.dataset} changed meanwhile; look again.")
+                return redirect(volume)
+            job = jobs.queue_create(volume, request.user, retry=True)
+    except quotas.QuotaExceeded as exc:
+        messages.error(request, str(exc))
+        return redirect(volume)
+    messages.info(request, f"Creating {volume.dataset} again (job #{job.pk}).")
+    return redirect(volume)

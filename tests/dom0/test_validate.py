@@ -518,3 +518,10 @@ def test_it_refuses_bad_hex_digests() -> None:
     assert refused(v.sha256_hex, H512).field == "sha256"
     assert "64 hex digits" in refused(v.sha256_hex, "g" * 64).rule
     assert "128 hex digits" in refused(v.sha512_hex, H256).rule
+
+
+def test_it_caps_memory_and_vcpus_at_what_xen_gives_a_domu() -> None:
+    assert v.memory_mb(v.MAX_MEMORY_MB) == v.MAX_MEMORY_MB
+    assert "16 TiB" in refused(v.memory_mb, v.MAX_MEMORY_MB + 1, 10**12).rule
+    assert "at most 128 (Xen's limit" in refused(v.vcpus, 129, 512).rule
+    assert v.MAX_MEMORY_MB < 2**31 and v.MAX_SIZE < 2**63  # the columns hold them
