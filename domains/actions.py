@@ -24,6 +24,18 @@ CD_INSERT = "domain.cd_insert"
 CD_EJECT = "domain.cd_eject"
 AUTOSTART = "domain.autostart"
 IMPORT = "domain.import"
+# Day 2 (issue 13): each kind's handler lives in domains/jobs/<concern>.py.
+APPLY = "domain.apply"  # apply an edited config to the running domU (mem-set, block-attach...)
+VOLUME_GROW = "domain.volume_grow"  # zfs set volsize= on one of its volumes (never smaller)
+SNAPSHOT = "domain.snapshot"
+SNAPSHOT_ROLLBACK = "domain.snapshot_rollback"
+SNAPSHOT_DELETE = "domain.snapshot_delete"
+MAKE_TEMPLATE = "domain.make_template"
+CLONE = "domain.clone"  # create one domU from a template (a batch is one job per domU)
+PROMOTE = "domain.promote"  # zfs promote its clone volumes: cut the template dependency
+TEMPLATE_DELETE = "template.delete"
+PCI_ASSIGNABLE = "host.pci_assignable"  # xl pci-assignable-add/-remove on a host (admins)
+PCI_LIST = "host.pci_list"  # read pciconf -l and xl pci-assignable-list
 
 #: The lifecycle buttons: action name -> (job kind, title verb, extra params).
 LIFECYCLE: dict[str, tuple[str, str, dict[str, Any]]] = {

@@ -24,6 +24,13 @@ class DomainState(models.TextChoices):
     UNKNOWN = "unknown", "unknown"
 
 
+class GuestType(models.TextChoices):
+    """The virtualisation mode, xl.cfg's `type` (docs/guest-types.md says which FreeBSD runs)."""
+
+    HVM = "hvm", "HVM (any OS, emulated firmware)"
+    PVH = "pvh", "PVH (a Xen-aware kernel or PVH boot loader)"
+
+
 #: States in which the domain exists in the hypervisor (it shows in `xl list`).
 PRESENT_STATES = (
     DomainState.RUNNING,
@@ -70,6 +77,35 @@ class Domain(Owned):
     )
     imported = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Day 2 (summarised from the config like the fields above, except description and tags).
+    guest_type = models.CharField(max_length=3, choices=GuestType.choices, default=GuestType.HVM)
+    # PVH: the kernel or PVH boot loader (e.g. grub's pvh image) on the host, `kernel = "..."`.
+    kernel = models.CharField(max_length=255, blank=True)
+    # None: xl's default (maxmem = memory, maxvcpus = vcpus): no room to grow while running.
+    maxmem_mb = models.PositiveIntegerField(null=True, blank=True)
+    maxvcpus = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Disks after the first (`volume` is the boot disk, hda/xvda).
+    extra_volumes = models.ManyToManyField(
+        "storage.Volume", blank=True, related_name="attached_domains"
+    )
+    # PCI devices in the config's `pci = [...]`, as BDF strings ("0000:03:00.0").
+    pci = models.JSONField(default=list, blank=True)
+    description = models.TextField(blank=True, max_length=2000)
+    tags = models.JSONField(default=list, blank=True)
+    # The config file changed while the domU ran and not everything was applied live: the
+    # domU runs with older settings until it is next started from its file.
+    restart_pending = models.BooleanField(default=False)
+    template = models.ForeignKey(
+        "domains.DomainTemplate",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="clones",
+    )
+    # Scheduled snapshots (beat): how many hourly and daily ones to keep; 0 = none taken.
+    snapshot_keep_hourly = models.PositiveSmallIntegerField(default=0)
+    snapshot_keep_daily = models.PositiveSmallIntegerField(default=0)
 
     # Observed (written by workers only).
     state = models.CharField(
@@ -134,3 +170,118 @@ class DomainConfigVersion(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("domains:history", args=[self.domain.code]) + f"?b={self.number}"
+
+
+class DomainNic(models.Model):
+    """One `vif` of a domU: its MAC, chosen once in Xen's OUI and unique across the panel."""
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="nics")
+    position = models.PositiveSmallIntegerField(help_text="Index in `vif = [...]` (xl's devid).")
+    mac = models.CharField(max_length=17, unique=True)
+    bridge = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        ordering = ["domain", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "position"], name="domain_nic_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.domain} nic{self.position} {self.mac}"
+
+    def get_absolute_url(self) -> str:
+        return self.domain.get_absolute_url()
+
+
+class SnapshotMode(models.TextChoices):
+    RUNNING = "running", "Running (crash-consistent, like pulling the plug)"
+    PAUSED = "paused", "Paused for the snapshot (consistent across disks, a second's pause)"
+    STOPPED = "stopped", "Shut down (clean: the guest flushed everything)"
+
+
+class DomainSnapshot(models.Model):
+    """One atomic `zfs snapshot` of all of a domU's volumes, with its config of that moment."""
+
+    class State(models.TextChoices):
+        CREATING = "creating", "Creating"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+        DELETING = "deleting", "Deleting"
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="snapshots")
+    # The part after '@', the same on every volume.
+    name = models.CharField(max_length=64)
+    mode = models.CharField(max_length=8, choices=SnapshotMode.choices)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.CREATING)
+    # "" for one taken by hand, else "hourly" or "daily" (retention counts these).
+    schedule = models.CharField(max_length=8, blank=True)
+    config_text = models.TextField(blank=True)
+    config_number = models.PositiveIntegerField(null=True, blank=True)
+    datasets = models.JSONField(default=list, blank=True)
+    used_bytes = models.BigIntegerField(null=True, blank=True)
+    referenced_bytes = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["domain", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "name"], name="domain_snapshot_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.domain}@{self.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("domains:snapshots", args=[self.domain.code])
+
+    @property
+    def lock_key(self) -> str:
+        return f"snapshot:{self.pk}"
+
+
+class DomainTemplate(Owned):
+    """A stopped domU turned read-only: its config and a snapshot of its volumes to clone."""
+
+    class State(models.TextChoices):
+        CREATING = "creating", "Creating"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+        DELETING = "deleting", "Deleting"
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    host = models.ForeignKey(
+        "hosts.Host", on_delete=models.CASCADE, related_name="domain_templates"
+    )
+    name = models.CharField(max_length=64)
+    description = models.TextField(blank=True, max_length=2000)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.CREATING)
+    # The source domU's config when it became a template (clones get a new name, MACs, disks).
+    config_text = models.TextField()
+    # The snapshot name on every template volume ("<dataset>@<snapshot>" is what clones use).
+    snapshot = models.CharField(max_length=64, default="template")
+    volumes = models.ManyToManyField("storage.Volume", blank=True, related_name="templates")
+    guest_type = models.CharField(max_length=3, choices=GuestType.choices, default=GuestType.HVM)
+    memory_mb = models.PositiveIntegerField()
+    vcpus = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["host__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["host", "name"], name="domain_template_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("domains:template", args=[self.code])
+
+    @property
+    def lock_key(self) -> str:
+        return f"template:{self.pk}"

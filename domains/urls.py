@@ -1,6 +1,10 @@
 from django.urls import path
 
 from domains import views
+from domains.clones import urls as clones_urls
+from domains.editing import urls as editing_urls
+from domains.pci import urls as pci_urls
+from domains.snapshots import urls as snapshots_urls
 
 app_name = "domains"
 urlpatterns = [
@@ -19,3 +23,8 @@ urlpatterns = [
     path("<uuid:code>/history/", views.domain_history, name="history"),
     path("<uuid:code>/history/<int:number>/restore/", views.domain_restore, name="restore"),
 ]
+# Day 2 (issue 13): one URL module per concern, in the same namespace.
+urlpatterns += editing_urls.urlpatterns
+urlpatterns += snapshots_urls.urlpatterns
+urlpatterns += clones_urls.urlpatterns
+urlpatterns += pci_urls.urlpatterns

@@ -33,6 +33,11 @@ class Volume(Owned):
     state = models.CharField(max_length=12, choices=State.choices, default=State.CREATING)
     imported = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # ZFS's `origin` of a clone ("<dataset>@<snapshot>"); "" for a volume of its own (or once
+    # `zfs promote` cut the dependency).
+    origin = models.CharField(max_length=320, blank=True)
+    # Template volumes are `readonly=on`: nothing may change what clones are made from.
+    readonly = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["host__name", "dataset"]

@@ -398,6 +398,10 @@ WRITES: dict[str, Write] = {
         kwargs=code_of("domain"), fields=NOTHING, path={"number": NUMBERS.map(abs)}
     ),
     "console:ticket": Write(kwargs=code_of("domain"), fields=NOTHING, n=5),
+    # --- issue 13: edit ---
+    # --- issue 13: snapshots ---
+    # --- issue 13: templates and clones ---
+    # --- issue 13: pci ---
     # ISO images
     "isos:fetch": Write(
         valid=lambda w: {"host": w.host.pk, "url": "https://151.101.2.132/pub/fetched.iso"},

@@ -201,6 +201,10 @@ TABLE: dict[str, Case] = {
     "jobs:detail": Case(GET, owned_read(), job),
     "jobs:progress": Case(GET, owned_read(), job),
     "jobs:cancel": Case(POST, {**owned_write(302), TEAMMATE: 403}, job),
+    # --- issue 13: edit ---
+    # --- issue 13: snapshots ---
+    # --- issue 13: templates and clones ---
+    # --- issue 13: pci ---
 }
 
 #: GET URLs htmx requests with `HX-Request: true`: those whose view has a `request.htmx` branch

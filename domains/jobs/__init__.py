@@ -4,4 +4,15 @@ Every job reads `xl list` back at its end so the pages show what the host really
 that changes the host first checks whether the change is already there (see `common`).
 """
 
-from domains.jobs import adopt, autostart, create, delete, lifecycle, media  # noqa: F401
+from domains.jobs import (  # noqa: F401
+    adopt,
+    autostart,
+    clones,
+    create,
+    delete,
+    edit,
+    lifecycle,
+    media,
+    pci,
+    snapshots,
+)

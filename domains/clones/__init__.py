@@ -1,0 +1,1 @@
+"""clones (issue 13)."""

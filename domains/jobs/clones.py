@@ -1,0 +1,1 @@
+"""Jobs: clones (issue 13)."""

@@ -1,0 +1,1 @@
+"""Jobs: edit (issue 13)."""

@@ -1,0 +1,1 @@
+"""Jobs: pci (issue 13)."""

@@ -1,0 +1,1 @@
+"""Jobs: snapshots (issue 13)."""
