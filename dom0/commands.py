@@ -9,26 +9,60 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from dom0 import validate
+from dom0.device_commands import (
+    pciconf_list,
+    xl_block_attach,
+    xl_block_detach,
+    xl_mem_max,
+    xl_mem_set,
+    xl_network_attach,
+    xl_network_detach,
+    xl_network_list,
+    xl_pci_assignable_add,
+    xl_pci_assignable_list,
+    xl_pci_assignable_remove,
+    xl_pci_list,
+    xl_vcpu_set,
+)
 from dom0.errors import ValidationError
+from dom0.policy import DEFAULT_POLICY, PathPolicy
+from dom0.policy import domain_arg as _dom
+from dom0.snapshot_commands import (
+    DEFAULT_VOLBLOCKSIZE,
+    SNAPSHOT_LIST_COLUMNS,
+    zfs_clone,
+    zfs_destroy_snapshot,
+    zfs_list_snapshots,
+    zfs_promote,
+    zfs_rollback,
+    zfs_set_readonly,
+    zfs_set_volsize,
+    zfs_snapshot,
+)
+from dom0.zfsnames import ZFS_PROPERTY_RE as _ZFS_PROP_RE
 
 __all__ = [
     "DEFAULT_POLICY",
+    "DEFAULT_VOLBLOCKSIZE",
+    "PathPolicy",
+    "SNAPSHOT_LIST_COLUMNS",
     "VOLUME_COLUMNS",
     "ZPOOL_COLUMNS",
-    "PathPolicy",
     "fetch_size",
     "fetch_to",
     "ifconfig",
     "mkdir_p",
     "mv",
+    "pciconf_list",
     "pkg_installed",
     "rm_f",
     "sha_digest",
     "sysctl_get",
     "sysrc_get",
+    "xl_block_attach",
+    "xl_block_detach",
     "xl_cd_eject",
     "xl_cd_insert",
     "xl_create",
@@ -36,40 +70,35 @@ __all__ = [
     "xl_info",
     "xl_list",
     "xl_list_long",
+    "xl_mem_max",
+    "xl_mem_set",
+    "xl_network_attach",
+    "xl_network_detach",
+    "xl_network_list",
     "xl_pause",
+    "xl_pci_assignable_add",
+    "xl_pci_assignable_list",
+    "xl_pci_assignable_remove",
+    "xl_pci_list",
     "xl_reboot",
     "xl_shutdown",
     "xl_unpause",
+    "xl_vcpu_set",
+    "zfs_clone",
     "zfs_create_volume",
     "zfs_destroy",
+    "zfs_destroy_snapshot",
     "zfs_get",
+    "zfs_list_snapshots",
     "zfs_list_volumes",
+    "zfs_promote",
+    "zfs_rollback",
+    "zfs_set_readonly",
+    "zfs_set_volsize",
+    "zfs_snapshot",
     "zpool_list",
 ]
 
-
-@dataclass(frozen=True)
-class PathPolicy:
-    """Where the panel may touch files on one host.
-
-    `config_dir` holds the xl configs the panel writes, `iso_dir` the installer images, and
-    `zvol_dir` is where ZFS volumes appear as devices (disks may point there, never written).
-    """
-
-    config_dir: str = "/usr/local/etc/xen/xenpanel"
-    iso_dir: str = "/var/lib/xenpanel/iso"
-    zvol_dir: str = "/dev/zvol"
-
-    @property
-    def writable_roots(self) -> tuple[str, str]:
-        return (self.config_dir, self.iso_dir)
-
-    @property
-    def disk_roots(self) -> tuple[str, str]:
-        return (self.zvol_dir, self.iso_dir)
-
-
-DEFAULT_POLICY = PathPolicy()
 
 VOLUME_COLUMNS = (
     "name",
@@ -84,22 +113,6 @@ ZPOOL_COLUMNS = ("name", "size", "alloc", "free", "health")
 VOLMODES = ("default", "full", "geom", "dev", "none")
 #: Files `sysrc -f` may read: rc.conf and loader.conf variants, nothing else.
 SYSRC_FILES = ("/etc/rc.conf", "/etc/rc.conf.local", "/boot/loader.conf", "/boot/loader.conf.local")
-
-
-def _dom(dom: str | int, field: str = "domain", *, allow_dom0: bool = False) -> str:
-    """Return a domain argument: a validated name or a non-negative id as text."""
-    if isinstance(dom, bool):
-        raise ValidationError(field, "must be a domain name or id", dom)
-    if isinstance(dom, int) or (isinstance(dom, str) and dom.isascii() and dom.isdigit()):
-        domid = int(dom)
-        if domid < 0:
-            raise ValidationError(field, "a domain id must not be negative", dom)
-        if domid == 0 and not allow_dom0:
-            raise ValidationError(field, "this action is not allowed on Domain-0 (the host)", dom)
-        return str(domid)
-    if allow_dom0 and dom == "Domain-0":
-        return dom
-    return validate.domain_name(dom, field)
 
 
 def _timeout(seconds: int, field: str = "timeout") -> str:
@@ -207,9 +220,6 @@ def zfs_list_volumes(parent: str | None = None) -> list[str]:
     if parent is not None:
         argv += ["-r", validate.dataset_name(parent, "parent")]
     return argv
-
-
-_ZFS_PROP_RE = re.compile(r"[a-z][a-z0-9_.:-]*")
 
 
 def zfs_get(dataset: str, props: Iterable[str]) -> list[str]:

@@ -8,6 +8,7 @@ job's error text.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 
 class Dom0Error(Exception):
@@ -105,6 +106,46 @@ class DatasetBusy(CommandFailed):
 
 class DatasetMissing(CommandFailed):
     code = "dataset_missing"
+
+
+class SnapshotExists(DatasetExists):
+    """`zfs snapshot` found a snapshot of that name (libzfs_dataset.c `zfs_snapshot_nvl`)."""
+
+    code = "snapshot_exists"
+
+
+class DependentsExist(CommandFailed):
+    """ZFS refused because other datasets are in the way; `datasets` lists them as zfs did."""
+
+    code = "dependents_exist"
+
+    def __init__(self, message: str, *, datasets: Sequence[str] = (), **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.datasets = tuple(datasets)
+
+
+class HasClones(DependentsExist):
+    """`cannot destroy '…': snapshot has dependent clones` (zfs_main.c
+    `destroy_check_dependent`)."""
+
+    code = "has_clones"
+
+
+class HasChildren(DependentsExist):
+    """`cannot destroy '…': volume has children` (zfs_main.c `destroy_check_dependent`)."""
+
+    code = "has_children"
+
+
+class RollbackBlocked(DependentsExist):
+    """`cannot rollback to '…': more recent snapshots or bookmarks exist`, or clones of them
+    (`clones` is True then) (zfs_main.c `rollback_check`, `rollback_check_dependent`)."""
+
+    code = "rollback_blocked"
+
+    def __init__(self, message: str, *, clones: bool = False, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.clones = clones
 
 
 class PoolFull(CommandFailed):

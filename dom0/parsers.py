@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import enum
 import json
-import posixpath
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from dom0 import errors
+from dom0.classify import check, check_result, classify_error
 from dom0.commands import VOLUME_COLUMNS, ZPOOL_COLUMNS
-from dom0.validate import redact_url
+from dom0.pci import PciDevice, parse_pci_assignable_list, parse_pciconf_list, parse_xl_pci_list
+from dom0.snapshots import SnapshotRow, parse_zfs_snapshots
+from dom0.vifs import VifRow, parse_xl_network_list
 
 __all__ = [
     "DiskInfo",
@@ -24,6 +26,9 @@ __all__ = [
     "DomainRow",
     "DomainState",
     "NicInfo",
+    "PciDevice",
+    "SnapshotRow",
+    "VifRow",
     "VncInfo",
     "XlInfo",
     "ZfsVolume",
@@ -32,13 +37,18 @@ __all__ = [
     "check_result",
     "classify_error",
     "parse_fetch_size",
+    "parse_pci_assignable_list",
+    "parse_pciconf_list",
     "parse_sysctl",
     "parse_sysrc",
     "parse_xl_info",
     "parse_xl_list",
     "parse_xl_list_long",
+    "parse_xl_network_list",
+    "parse_xl_pci_list",
     "parse_zfs_get",
     "parse_zfs_list",
+    "parse_zfs_snapshots",
     "parse_zpool_list",
 ]
 
@@ -421,185 +431,3 @@ def parse_sysctl(text: str) -> list[str]:
 def parse_sysrc(text: str) -> list[str]:
     """Parse `sysrc -n a b ...`: one value per line, in order."""
     return text.splitlines()
-
-
-# --- errors ------------------------------------------------------------------------------------
-
-_XL_BAD_NAME_RE = re.compile(r"^(?P<dom>.+?) is an invalid domain identifier", re.M)
-_XL_BAD_ID_RE = re.compile(r"Domain '(?P<dom>[^']*)' does not exist")
-_XL_NAME_USED_RE = re.compile(r'Domain with name "(?P<name>[^"]*)" already exists')
-_XL_NOMEM_RE = re.compile(
-    r"Cannot allocate memory|failed to free memory|cannot \(re-\)build domain: -5\b"
-)
-# A missing xl.conf is only a warning: xl prints this line for it and carries on (facts §1.4).
-_XL_CFG_READ_RE = re.compile(
-    r"Failed to read config file: (?P<path>(?!\S*/xl\.conf:).+?): (?P<why>.+)$", re.M
-)
-_XL_CFG_PARSE_RE = re.compile(r"^.*config parsing error.*$", re.M)
-_ZFS_RE = re.compile(r"cannot (?P<action>[a-z]+) '(?P<ds>[^']*)': (?P<why>.+)$", re.M)
-_FETCH_RE = re.compile(r"^fetch: (?:(?P<subject>\S+): )?(?P<reason>.+)$", re.M)
-_RESOLVER_REASONS = (
-    "No address record",
-    "Host not found",
-    "Transient resolver failure",
-    "Non-recoverable resolver failure",
-)
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
-
-
-def classify_error(argv: Sequence[str], rc: int, stdout: str, stderr: str) -> errors.Dom0Error:
-    """Return the typed error for a failed command, with a one-sentence message and a hint."""
-    tool = posixpath.basename(argv[0]) if argv else ""
-    kw: dict[str, Any] = {"argv": argv, "rc": rc, "stderr": stderr}
-    if tool == "xl":
-        found = _classify_xl(stderr, kw)
-    elif tool in ("zfs", "zpool"):
-        found = _classify_zfs(stderr, kw)
-    elif tool == "fetch":
-        found = _classify_fetch(stderr, kw)
-    else:
-        found = None
-    if found is not None:
-        return found
-    if rc == 127 or "not found" in _last_line(stderr) and "command" in _last_line(stderr):
-        return errors.CommandFailed(
-            f"The command '{tool}' is not installed on the host",
-            hint="Install the package that provides it (see the readiness checklist).",
-            **kw,
-        )
-    detail = _last_line(stderr) or _last_line(stdout) or "no output"
-    shown = " ".join([tool, *[redact_url(a) for a in argv[1:2]]]) if argv else "command"
-    return errors.CommandFailed(
-        f"'{shown}' failed with exit code {rc}: {detail}",
-        hint="See the command output in the job log.",
-        **kw,
-    )
-
-
-def _classify_xl(stderr: str, kw: dict[str, Any]) -> errors.Dom0Error | None:
-    if "cannot init xl context" in stderr:
-        return errors.XenNotRunning(
-            "Xen is not running on the host (xl cannot connect to the hypervisor)",
-            hint="Boot the host into Xen and start xencommons (service xencommons start).",
-            **kw,
-        )
-    match = _XL_BAD_NAME_RE.search(stderr) or _XL_BAD_ID_RE.search(stderr)
-    if match or "Non-existant domain" in stderr:
-        dom = match["dom"] if match else (kw["argv"][-1] if kw["argv"] else "?")
-        return errors.DomainNotFound(
-            f"Domain '{dom}' does not exist on the host",
-            hint="Refresh the host's domain list; it may have stopped or been destroyed.",
-            **kw,
-        )
-    if match := _XL_NAME_USED_RE.search(stderr):
-        return errors.DomainNameInUse(
-            f"A domain named '{match['name']}' already exists on the host",
-            hint="Choose another name, or destroy the existing domain first.",
-            **kw,
-        )
-    if _XL_NOMEM_RE.search(stderr):
-        return errors.OutOfMemory(
-            "The hypervisor does not have enough free memory for this domain",
-            hint=(
-                "Give the domU less memory or stop another domU; check memorylocked=unlimited "
-                "in /etc/login.conf (then cap_mkdb /etc/login.conf)."
-            ),
-            **kw,
-        )
-    if match := _XL_CFG_READ_RE.search(stderr):
-        return errors.RemoteFileMissing(
-            f"xl could not read the config file {match['path']}: {match['why']}",
-            hint="Write the domain's configuration to the host again.",
-            **kw,
-        )
-    if match := re.search(r"Cannot stat file: (?P<path>.+)$", stderr, re.M):
-        return errors.RemoteFileMissing(
-            f"The file {match['path']} does not exist on the host",
-            hint="Check that the ISO image is still in the host's ISO directory.",
-            **kw,
-        )
-    if match := _XL_CFG_PARSE_RE.search(stderr):
-        return errors.CommandFailed(
-            f"xl rejected the domain configuration: {match[0].strip()}",
-            hint="Fix the configuration and save it again.",
-            **kw,
-        )
-    if "PV control interface not available" in stderr:
-        return errors.CommandFailed(
-            "The domain has no PV drivers, so it cannot be asked to shut down or reboot",
-            hint="Use the forced action (an ACPI button press), or shut it down from inside.",
-            **kw,
-        )
-    return None
-
-
-def _classify_zfs(stderr: str, kw: dict[str, Any]) -> errors.Dom0Error | None:
-    match = _ZFS_RE.search(stderr)
-    if not match:
-        return None
-    ds, why = match["ds"], match["why"].strip()
-    if "dataset already exists" in why:
-        return errors.DatasetExists(
-            f"The ZFS dataset '{ds}' already exists",
-            hint="Choose another volume name, or use the existing volume.",
-            **kw,
-        )
-    if "dataset is busy" in why:
-        return errors.DatasetBusy(
-            f"The ZFS volume '{ds}' is in use",
-            hint="Stop the domU that uses this volume first.",
-            **kw,
-        )
-    if any(s in why for s in ("dataset does not exist", "no such pool", "parent does not exist")):
-        return errors.DatasetMissing(
-            f"The ZFS dataset '{ds}' cannot be used: {why}",
-            hint="Refresh the host's volume list and check the pool and parent dataset names.",
-            **kw,
-        )
-    if "out of space" in why:
-        return errors.PoolFull(
-            f"The ZFS pool has no room for '{ds}'",
-            hint="Choose a smaller size, a sparse volume, or free space on the pool.",
-            **kw,
-        )
-    return None
-
-
-def _classify_fetch(stderr: str, kw: dict[str, Any]) -> errors.Dom0Error | None:
-    matches = list(_FETCH_RE.finditer(stderr))
-    if not matches:
-        return None
-    reason = matches[-1]["reason"].strip()
-    urls = [a for a in kw["argv"] if "://" in a]
-    where = redact_url(urls[-1]) if urls else "the file"
-    if reason in _RESOLVER_REASONS:
-        hint = "Check the host name in the URL and the Dom0's DNS settings."
-    elif "timed out" in reason:
-        hint = "Try again later, or raise the download timeout."
-    elif reason in ("Not Found", "Forbidden", "Gone"):
-        hint = "Check the URL; the server does not offer this file."
-    else:
-        hint = "Check the URL and the Dom0's network connection."
-    return errors.FetchFailed(f"Could not download {where}: {reason}", hint=hint, **kw)
-
-
-class _HasOutput(Protocol):
-    rc: int
-    stdout: str
-    stderr: str
-
-
-def check(argv: Sequence[str], rc: int, stdout: str, stderr: str) -> str:
-    """Return stdout, or raise the classified error when `rc` is not 0."""
-    if rc != 0:
-        raise classify_error(argv, rc, stdout, stderr)
-    return stdout
-
-
-def check_result(argv: Sequence[str], result: _HasOutput) -> str:
-    """`check` for a transport `Result` (anything with rc, stdout and stderr)."""
-    return check(argv, result.rc, result.stdout, result.stderr)

@@ -14,8 +14,11 @@ from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import urlsplit
 
 from dom0.errors import ValidationError
+from dom0.pci import pci_bdf
+from dom0.zfsnames import MAX_DATASET_LEN, dataset_name, snapshot, snapshot_name
 
 __all__ = [
+    "MAX_DATASET_LEN",
     "MAX_MEMORY_MB",
     "MAX_SIZE",
     "MAX_VCPUS",
@@ -30,11 +33,14 @@ __all__ = [
     "interface_name",
     "mac",
     "memory_mb",
+    "pci_bdf",
     "redact_url",
     "resolve_and_check",
     "sha256_hex",
     "sha512_hex",
     "size",
+    "snapshot",
+    "snapshot_name",
     "url",
     "vcpus",
     "vdev",
@@ -75,57 +81,7 @@ def domain_name(value: object, field: str = "name") -> str:
     return name
 
 
-# --- ZFS names ---------------------------------------------------------------------------------
-
-_ZFS_COMPONENT_RE = re.compile(r"[A-Za-z0-9_.:-]+")
-_RESERVED_POOLS = {"mirror", "raidz", "draid", "spare", "log", "cache", "special", "dedup"}
-_RESERVED_POOL_RE = re.compile(r"(raidz|draid)[0-9].*|c[0-9].*")
-MAX_DATASET_LEN = 255
-
-
-def _component_problem(comp: str) -> str | None:
-    if comp == "":
-        return "must not contain empty components ('//', or a leading or trailing '/')"
-    if comp in (".", ".."):
-        return "must not contain '.' or '..' components"
-    if "@" in comp or "#" in comp:
-        return "must not contain '@' or '#' (snapshots and bookmarks are not volumes)"
-    if " " in comp:
-        return (
-            "must not contain spaces (ZFS allows them, but these names get pasted into shells "
-            "and xl disk specs)"
-        )
-    if not _ZFS_COMPONENT_RE.fullmatch(comp):
-        return "may contain only letters, digits, '_', '.', ':' and '-' in each component"
-    return None
-
-
-def dataset_name(value: object, field: str = "dataset", *, require_child: bool = False) -> str:
-    """Return a ZFS dataset name `pool[/component]...` (OpenZFS rules, minus spaces).
-
-    `require_child` refuses a bare pool name, e.g. for a volume, which cannot be a pool root.
-    """
-    name = _text(value, field)
-    if not name:
-        raise ValidationError(field, "must not be empty", value)
-    if len(name) > MAX_DATASET_LEN:
-        raise ValidationError(field, f"must be at most {MAX_DATASET_LEN} characters", value)
-    components = name.split("/")
-    for comp in components:
-        problem = _component_problem(comp)
-        if problem:
-            raise ValidationError(field, problem, value)
-    pool = components[0]
-    if not pool[0].isascii() or not pool[0].isalpha():
-        raise ValidationError(field, "the pool name must start with a letter", value)
-    if pool in _RESERVED_POOLS or _RESERVED_POOL_RE.fullmatch(pool):
-        raise ValidationError(
-            field, f"'{pool}' is reserved by ZFS and cannot be a pool name", value
-        )
-    if require_child and len(components) < 2:
-        raise ValidationError(field, "must name a dataset inside a pool, e.g. 'zroot/xen/vm1'")
-    return name
-
+# --- ZFS names (dom0/zfsnames.py) -------------------------------------------------------------
 
 _LEAF_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 

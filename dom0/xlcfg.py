@@ -583,20 +583,31 @@ class DomainConfig:
     on_poweroff: str | None = None
     on_reboot: str | None = None
     on_crash: str | None = None
+    #: `maxmem` (MiB) and `maxvcpus`: the ceilings `xl mem-set` and `xl vcpu-set` may reach.
+    maxmem: int | None = None
+    maxvcpus: int | None = None
+    #: PVH: the kernel or PVH boot loader on the host.
+    kernel: str | None = None
+    #: `pci = [...]` specs, verbatim (`'03:00.0'` or `'0000:03:00.0,permissive=1'`).
+    pci: tuple[str, ...] = ()
     extra: Mapping[str, Value] = field(default_factory=dict)
 
     def to_settings(self) -> dict[str, Value]:
         """Return settings in the handbook's order; `builder` is written as the modern `type`."""
-        out: dict[str, Value] = {
-            "type": self.builder,
-            "name": self.name,
-            "memory": self.memory,
-            "vcpus": self.vcpus,
-        }
+        out: dict[str, Value] = {"type": self.builder}
+        if self.kernel is not None:
+            out["kernel"] = self.kernel
+        out |= {"name": self.name, "memory": self.memory, "vcpus": self.vcpus}
+        if self.maxmem is not None:
+            out["maxmem"] = self.maxmem
+        if self.maxvcpus is not None:
+            out["maxvcpus"] = self.maxvcpus
         if self.vifs:
             out["vif"] = [render_vif(v) for v in self.vifs]
         if self.disks:
             out["disk"] = [render_disk(d) for d in self.disks]
+        if self.pci:
+            out["pci"] = list(self.pci)
         optional: dict[str, Value | None] = {
             "vnc": None if self.vnc is None else int(self.vnc),
             "vnclisten": self.vnclisten,
@@ -648,6 +659,10 @@ class DomainConfig:
             on_poweroff=_opt_str(settings, "on_poweroff"),
             on_reboot=_opt_str(settings, "on_reboot"),
             on_crash=_opt_str(settings, "on_crash"),
+            maxmem=_num(settings, "maxmem") if "maxmem" in settings else None,
+            maxvcpus=_num(settings, "maxvcpus") if "maxvcpus" in settings else None,
+            kernel=_opt_str(settings, "kernel"),
+            pci=tuple(_str_list(settings, "pci")),
             extra={k: v for k, v in settings.items() if k not in _MODELLED},
         )
 
@@ -672,6 +687,10 @@ _MODELLED = frozenset(
         "on_poweroff",
         "on_reboot",
         "on_crash",
+        "maxmem",
+        "maxvcpus",
+        "kernel",
+        "pci",
     }
 )
 

@@ -9,7 +9,8 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from dom0 import xlcfg
+from dom0 import validate, xlcfg
+from dom0.errors import ValidationError
 from dom0.xlcfg import DiskSpec, DomainConfig, VifSpec
 
 #: Displays the panel hands out per host (ports 5901–5999). 0 is left alone: a desktop VNC
@@ -17,8 +18,31 @@ from dom0.xlcfg import DiskSpec, DomainConfig, VifSpec
 VNC_DISPLAYS = range(1, 100)
 DISK_VDEV = "hda"
 CDROM_VDEV = "hdc"
+#: A PVH guest has no emulated IDE: its disks are PV block devices only (xen-vbd-interface.7).
+PVH_DISK_VDEV = "xvda"
+HVM, PVH = "hvm", "pvh"
+#: xl.cfg(5) `on_poweroff`/`on_reboot`/`on_crash` values.
+EVENT_ACTIONS = (
+    "destroy",
+    "restart",
+    "rename-restart",
+    "preserve",
+    "coredump-destroy",
+    "coredump-restart",
+    "soft-reset",
+)
+#: xl.cfg(5) HVM `boot`: c = first hard disk, d = first CD-ROM, in the order given.
+BOOT_ORDERS = {"c": "hard disk", "dc": "CD-ROM, then hard disk", "d": "CD-ROM only"}
 # No characters that are easy to misread when typed from a screen into a VNC viewer.
 _PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # noqa: S105 (an alphabet)
+
+
+@dataclass(frozen=True)
+class Nic:
+    """One `vif`: its bridge and its MAC (None only in configs the panel did not write)."""
+
+    bridge: str
+    mac: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +61,20 @@ class Settings:
     vnc_password: str = ""
     serial_pty: bool = True
     tablet: bool = True
+    guest_type: str = HVM
+    # PVH: the kernel or PVH boot loader on the host (`kernel = "..."`).
+    kernel: str = ""
+    maxmem_mb: int | None = None
+    maxvcpus: int | None = None
+    # Disks after the boot disk (device paths), in order.
+    extra_disks: tuple[str, ...] = ()
+    # None: one NIC on `bridge` with no fixed MAC (callers from before stable MACs).
+    nics: tuple[Nic, ...] | None = None
+    boot: str | None = None
+    on_poweroff: str | None = None
+    on_reboot: str | None = None
+    on_crash: str | None = None
+    pci: tuple[str, ...] = ()
 
 
 def config_path(config_dir: str, name: str) -> str:
@@ -54,15 +92,54 @@ def next_display(taken: Iterable[int | None]) -> int | None:
     return next((d for d in VNC_DISPLAYS if d not in used), None)
 
 
+def disk_vdevs(guest_type: str, count: int) -> list[str]:
+    """Return the vdevs of a new config's disks: the boot disk first, then the others.
+
+    HVM: hda (emulated IDE, so any firmware boots from it), then PV disks xvdb, xvdd, xvde...
+    (index 2 is hdc, the cdrom). PVH: xvda, xvdb, ...
+    """
+    if guest_type == PVH:
+        return [vdev_name(i) for i in range(count)]
+    return ([DISK_VDEV] + [vdev_name(i) for i in range(1, 27) if i != 2])[:count]
+
+
+def vdev_name(index: int) -> str:
+    """Return the PV disk name of a disk index: 0 -> xvda, 25 -> xvdz."""
+    return "xvd" + chr(ord("a") + index)
+
+
+def vdev_index(vdev: str) -> int | None:
+    """Return the disk index a vdev names (hda/xvda/sda = 0), or None for other forms."""
+    for prefix in ("xvd", "hd", "sd"):
+        rest = vdev.removeprefix(prefix)
+        if rest != vdev and len(rest) == 1 and rest.isalpha():
+            return ord(rest) - ord("a")
+    return None
+
+
+def nics_of(s: Settings) -> tuple[Nic, ...]:
+    if s.nics is not None:
+        return s.nics
+    return (Nic(s.bridge),) if s.bridge else ()
+
+
 def build(s: Settings) -> DomainConfig:
-    """Return the handbook's HVM config for these settings: the volume as hda, the ISO as hdc."""
-    disks = []
-    if s.disk_path:
-        disks.append(DiskSpec(vdev=DISK_VDEV, target=s.disk_path, access="rw"))
-    if s.iso_path:
+    """Return the handbook's config for these settings.
+
+    HVM: the volume as hda, the ISO as hdc, a VNC framebuffer, serial pty and tablet. PVH: a
+    kernel on the host, PV disks only (no emulated devices: no cdrom, no VNC, no serial pty; its
+    console is the PV console, `xl console`).
+    """
+    pvh = s.guest_type == PVH
+    paths = [p for p in (s.disk_path, *s.extra_disks) if p]
+    disks = [
+        DiskSpec(vdev=vdev, target=path, access="rw")
+        for vdev, path in zip(disk_vdevs(s.guest_type, len(paths)), paths, strict=True)
+    ]
+    if s.iso_path and not pvh:
         disks.append(DiskSpec(vdev=CDROM_VDEV, target=s.iso_path, access="r", cdrom=True))
-    vnc: dict[str, object] = {"vnc": s.vnc_enabled}
-    if s.vnc_enabled:
+    vnc: dict[str, object] = {} if pvh else {"vnc": s.vnc_enabled}
+    if s.vnc_enabled and not pvh:
         vnc |= {
             "vnclisten": s.vnc_listen,
             "vncdisplay": s.vnc_display,
@@ -74,11 +151,19 @@ def build(s: Settings) -> DomainConfig:
         name=s.name,
         memory=s.memory_mb,
         vcpus=s.vcpus,
-        builder="hvm",
+        builder=PVH if pvh else HVM,
+        kernel=s.kernel if pvh and s.kernel else None,
+        maxmem=s.maxmem_mb,
+        maxvcpus=s.maxvcpus,
         disks=tuple(disks),
-        vifs=(VifSpec(bridge=s.bridge),) if s.bridge else (),
-        serial="pty" if s.serial_pty else None,
-        usbdevice="tablet" if s.tablet else None,
+        vifs=tuple(VifSpec(bridge=n.bridge, mac=n.mac) for n in nics_of(s)),
+        pci=tuple(s.pci),
+        serial="pty" if s.serial_pty and not pvh else None,
+        usbdevice="tablet" if s.tablet and not pvh else None,
+        boot=None if pvh else s.boot,
+        on_poweroff=s.on_poweroff,
+        on_reboot=s.on_reboot,
+        on_crash=s.on_crash,
         **vnc,  # type: ignore[arg-type]
     )
 
@@ -105,8 +190,12 @@ def has_cdrom(text: str) -> bool:
 
 
 def summary(cfg: DomainConfig) -> dict[str, object]:
-    """Return the Domain fields a config implies (to keep the row in step with the file)."""
-    disk = next((d for d in cfg.disks if not d.cdrom and d.target), None)
+    """Return the Domain fields a config implies (to keep the row in step with the file).
+
+    `disk_path` is the boot disk (the first that is not a cdrom), `extra_disk_paths` the others;
+    `nics` is one (position, mac or None, bridge) per vif.
+    """
+    disks = [d.target for d in cfg.disks if not d.cdrom and d.target]
     cdrom = next((d for d in cfg.disks if d.cdrom and d.target), None)
     vif = cfg.vifs[0] if cfg.vifs else None
     serial = cfg.serial if isinstance(cfg.serial, str) else (cfg.serial or ("",))[0]
@@ -114,9 +203,16 @@ def summary(cfg: DomainConfig) -> dict[str, object]:
     return {
         "memory_mb": cfg.memory,
         "vcpus": cfg.vcpus or 1,
-        "disk_path": disk.target if disk else None,
+        "maxmem_mb": cfg.maxmem or None,
+        "maxvcpus": cfg.maxvcpus or None,
+        "guest_type": cfg.builder[:3],
+        "kernel": cfg.kernel or "",
+        "pci": [_bdf(spec) for spec in cfg.pci],
+        "disk_path": disks[0] if disks else None,
+        "extra_disk_paths": disks[1:],
         "iso_path": cdrom.target if cdrom else None,
         "bridge": (vif.bridge or "") if vif else "",
+        "nics": [(i, _mac_or_none(v.mac), v.bridge or "") for i, v in enumerate(cfg.vifs)],
         "vnc_enabled": bool(cfg.vnc),
         "vnc_listen": cfg.vnclisten or "127.0.0.1",
         "vnc_display": cfg.vncdisplay if cfg.vnc and cfg.vncunused is False else None,
@@ -124,6 +220,28 @@ def summary(cfg: DomainConfig) -> dict[str, object]:
         "serial_pty": serial == "pty",
         "tablet": usb == "tablet",
     }
+
+
+def _bdf(spec: str) -> str:
+    """Return the device of a `pci` spec ('0000:03:00.0,permissive=1' -> '0000:03:00.0')."""
+    bdf = spec.split(",", 1)[0].strip()
+    canonical = getattr(validate, "pci_bdf", None)
+    if canonical is None:
+        return bdf
+    try:
+        return str(canonical(bdf))
+    except ValidationError:
+        return bdf
+
+
+def _mac_or_none(value: str | None) -> str | None:
+    """Return a vif's MAC in the lower-case colon form, or None if it has none (or a bad one)."""
+    if not value:
+        return None
+    try:
+        return validate.mac(value)
+    except ValidationError:
+        return None
 
 
 #: `vncpasswd = "…"` anywhere on a line, and `vncpasswd=…` inside a vfb spec string.

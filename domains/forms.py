@@ -10,8 +10,8 @@ from django import forms
 from accounts import access, quotas
 from dom0 import validate
 from dom0.errors import ValidationError as Dom0ValidationError
-from domains import cfg
-from domains.models import Domain
+from domains import cfg, macs
+from domains.models import Domain, DomainNic, GuestType
 from hosts.models import Host
 from jobs.choices import JobStatus
 from jobs.models import Job
@@ -155,6 +155,27 @@ class DomainForm(forms.Form):
         initial=1,
         **_bounded("vCPUs", 1, validate.MAX_VCPUS, why=" (Xen's limit for an HVM domU)"),
     )
+    guest_type = forms.ChoiceField(
+        label="Guest type",
+        choices=GuestType.choices,
+        initial=GuestType.HVM,
+        required=False,  # HVM when not given
+        widget=forms.RadioSelect,
+        help_text="FreeBSD's Xen runs HVM and PVH domUs (not PV): docs/guest-types.md.",
+    )
+    kernel = forms.CharField(
+        label="PVH kernel or boot loader (a path on the host)",
+        max_length=255,
+        required=False,
+        help_text=(
+            "PVH boots straight into a Xen-aware kernel, with no firmware: name a PVH-capable "
+            "kernel (FreeBSD 13+, Linux) or a PVH boot loader such as GRUB's pvh image "
+            "(grub-i386-xen_pvh.bin), which then reads the guest's own disk. PVH has no "
+            "emulated devices: no install ISO, no VNC (use xl console)."
+        ),
+    )
+    # Chosen when the page is shown, so the preview shows the MAC the domU keeps.
+    mac = forms.CharField(max_length=17, required=False, widget=forms.HiddenInput)
     disk = forms.ChoiceField(
         choices=[(NEW, "A new volume"), (EXISTING, "An existing volume")],
         initial=NEW,
@@ -224,6 +245,7 @@ class DomainForm(forms.Form):
             iso_field.queryset = isos.filter(state=IsoImage.State.READY)
             iso_field.visible, iso_field.why_not = isos, _iso_unusable
         self.initial.setdefault("vnc_password", cfg.generate_password())
+        self.initial.setdefault("mac", macs.allocate_for_panel(1)[0])
         self.fields["memory_mb"].help_text = self._memory_help()
         self.fields["vcpus"].help_text = self._cpu_help()
         self._show_quota()
@@ -310,6 +332,29 @@ class DomainForm(forms.Form):
         value = self.cleaned_data.get("vnc_password") or cfg.generate_password()
         return self._check(validate.vnc_password, value, "vnc_password")
 
+    def clean_mac(self) -> str:
+        """A hidden field: a missing, malformed or taken MAC is replaced rather than refused."""
+        try:
+            value = validate.mac(self.cleaned_data.get("mac") or "")
+        except Dom0ValidationError:
+            return macs.allocate_for_panel(1)[0]
+        if not value.startswith(macs.XEN_OUI) or DomainNic.objects.filter(mac=value).exists():
+            return macs.allocate_for_panel(1)[0]
+        return value
+
+    def clean_guest_type(self) -> str:
+        return self.cleaned_data.get("guest_type") or GuestType.HVM
+
+    def clean_kernel(self) -> str:
+        value = self.cleaned_data.get("kernel") or ""
+        if self.data.get("guest_type") != GuestType.PVH:
+            return ""
+        if not value:
+            raise forms.ValidationError(
+                "A PVH domU needs a kernel or a PVH boot loader on the host: give its path."
+            )
+        return self._check(validate.abs_path, value, "kernel", ["/"])
+
     def clean_volume(self) -> Volume | None:
         # The choices hold free volumes only; this catches one taken since the page was shown.
         volume = self.cleaned_data.get("volume")
@@ -340,6 +385,12 @@ class DomainForm(forms.Form):
                     f"({validate.format_size(validate.MAX_SIZE)}, the largest volume the panel "
                     "makes).",
                 )
+        if data.get("guest_type") == GuestType.PVH and data.get("iso"):
+            self.add_error(
+                "iso",
+                "A PVH domU has no emulated cdrom: install it another way (e.g. from a clone, "
+                "or create it as HVM).",
+            )
         self.settings = self.build_settings(data)
         if data.get("disk") == NEW and self.dataset and "name" not in self.errors:
             try:
@@ -373,6 +424,10 @@ class DomainForm(forms.Form):
         iso = data.get("iso")
         taken = Domain.objects.filter(host=self.host).values_list("vnc_display", flat=True)
         vnc_on = data["vnc_enabled"] if "vnc_enabled" in data else not self.is_bound
+        guest_type = pick("guest_type", raw.get("guest_type") or GuestType.HVM)
+        pvh = guest_type == GuestType.PVH
+        bridge = pick("bridge", self.host.default_bridge)
+        mac = pick("mac", self.initial.get("mac")) or None
         return cfg.Settings(
             name=name,
             memory_mb=int(pick("memory_mb", 1024)),
@@ -386,6 +441,9 @@ class DomainForm(forms.Form):
             vnc_password=pick("vnc_password", raw.get("vnc_password", "")),
             serial_pty=bool(data.get("serial_pty", not self.is_bound)),
             tablet=bool(data.get("tablet", not self.is_bound)),
+            guest_type=cfg.PVH if pvh else cfg.HVM,
+            kernel=pick("kernel", raw.get("kernel", "")) if pvh else "",
+            nics=(cfg.Nic(bridge, mac),) if bridge else (),
         )
 
     def config_file(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -9,8 +10,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from dom0.errors import ParseError
-from domains import cfg
-from domains.models import Domain, DomainConfigVersion, DomainState
+from domains import cfg, macs
+from domains.models import Domain, DomainConfigVersion, DomainNic, DomainState
 from storage.models import IsoImage, Volume
 
 #: `xl list` states (dom0.parsers.DomainState values) to ours; "runnable" is running.
@@ -57,13 +58,19 @@ def add_version(
     return version
 
 
-def sync_fields(domain: Domain, text: str) -> None:
-    """Set the row's summary fields (memory, disks, VNC...) from a config text."""
+def sync_fields(domain: Domain, text: str) -> list[str]:
+    """Set the row's summary fields (memory, disks, NICs, VNC...) from a config text.
+
+    Returns the MACs of this config that another domU of the panel holds: those vifs get no
+    DomainNic row (MACs are unique across the panel), and the caller says so.
+    """
     try:
         values = cfg.summary(cfg.parse(text))
     except ParseError:
-        return
+        return []
     disk_path, iso_path = values.pop("disk_path"), values.pop("iso_path")
+    extra_paths = values.pop("extra_disk_paths")
+    nics = values.pop("nics")
     display = values["vnc_display"]
     if display is not None and (
         Domain.objects.filter(host=domain.host_id, vnc_display=display)
@@ -75,7 +82,58 @@ def sync_fields(domain: Domain, text: str) -> None:
         setattr(domain, key, value)
     domain.volume = _volume_at(domain, disk_path)
     domain.iso = _iso_at(domain, iso_path)
-    domain.save()
+    # Only what the config summarises: a stale in-memory row must not overwrite the observed
+    # state a worker wrote meanwhile.
+    domain.save(update_fields=[*values, "volume", "iso"])
+    extra = [_volume_at(domain, path) for path in extra_paths]  # type: ignore[attr-defined]
+    domain.extra_volumes.set([v for v in extra if v is not None])
+    return _sync_nics(domain, nics)  # type: ignore[arg-type]
+
+
+def _sync_nics(domain: Domain, nics: list[tuple[int, str | None, str]]) -> list[str]:
+    """One DomainNic per vif that has a MAC no other domU holds; return the MACs held."""
+    macs = [mac for _, mac, _ in nics if mac]
+    held = set(
+        DomainNic.objects.filter(mac__in=macs).exclude(domain=domain).values_list("mac", flat=True)
+    )
+    DomainNic.objects.filter(domain=domain).delete()
+    seen: set[str] = set()
+    rows = []
+    for position, mac, bridge in nics:
+        if mac is None or mac in held or mac in seen:
+            continue
+        seen.add(mac)
+        rows.append(DomainNic(domain=domain, position=position, mac=mac, bridge=bridge[:16]))
+    DomainNic.objects.bulk_create(rows)
+    return sorted(held)
+
+
+def nic_clashes(domain: Domain, text: str) -> list[str]:
+    """Return the MACs of a config text that another domU of the panel holds."""
+    try:
+        nics = cfg.summary(cfg.parse(text))["nics"]
+    except ParseError:
+        return []
+    macs = [mac for _, mac, _ in nics if mac]  # type: ignore[attr-defined]
+    return sorted(
+        set(
+            DomainNic.objects.filter(mac__in=macs)
+            .exclude(domain=domain)
+            .values_list("mac", flat=True)
+        )
+    )
+
+
+def with_fresh_macs(text: str, held: Iterable[str]) -> str:
+    """Return a config text whose vifs with one of the `held` MACs get new ones of the panel."""
+    config = cfg.parse(text)
+    held = {m.lower() for m in held}
+    fresh = iter(macs.allocate_for_panel(len(config.vifs)))
+    vifs = tuple(
+        dataclasses.replace(v, mac=next(fresh)) if (v.mac or "").lower() in held else v
+        for v in config.vifs
+    )
+    return cfg.render(dataclasses.replace(config, vifs=vifs))
 
 
 def _volume_at(domain: Domain, path: Any) -> Volume | None:
@@ -122,4 +180,9 @@ def apply_rows(host_id: int, rows: Iterable[Mapping[str, Any]]) -> list[Domain]:
         domain.mem_mib = row.get("mem_mib")
         domain.last_seen_at = now
     Domain.objects.bulk_update(domains, _OBSERVED)
+    # A domU that is not running starts from its file next time: nothing is pending any more.
+    # (An update of its own, so an edit saved during this poll is not overwritten.)
+    Domain.objects.filter(host_id=host_id, restart_pending=True).exclude(
+        name__in=list(by_name)
+    ).update(restart_pending=False)
     return domains

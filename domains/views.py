@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import access, audit, quotas
 from accounts.models import AuditAction
+from dom0.errors import ParseError
 from domains import actions, cfg, history, records
 from domains import vnc as vnc_info
 from domains.access import domains_for_user, get_domain_for_user, may_operate
@@ -169,7 +170,22 @@ def _detail_context(request: HttpRequest, domain: Domain) -> dict[str, Any]:
             IsoImage.objects.filter(host=domain.host, state=IsoImage.State.READY), request.user
         ),
         "jobs": Job.objects.on(domain).select_related("requested_by")[:10],
+        **_nic_context(domain, text),
     }
+
+
+def _nic_context(domain: Domain, text: str) -> dict[str, Any]:
+    """The NIC card: each vif of the current config, its MAC (or none fixed) and bridge."""
+    try:
+        nics = cfg.summary(cfg.parse(text))["nics"] if text else []
+    except ParseError:
+        nics = []
+    mine = set(domain.nics.values_list("mac", flat=True))
+    rows = [
+        {"position": pos, "mac": mac, "bridge": bridge, "clash": bool(mac) and mac not in mine}
+        for pos, mac, bridge in nics  # type: ignore[attr-defined]
+    ]
+    return {"nic_rows": rows, "nic_random": any(not r["mac"] for r in rows)}
 
 
 def domain_live(request: HttpRequest, code: str) -> HttpResponse:
@@ -331,8 +347,26 @@ def domain_restore(request: HttpRequest, code: str, number: int) -> HttpResponse
     version = DomainConfigVersion.objects.filter(domain=domain, number=number).first()
     if version is None:
         raise Http404("No such version")
+    clashes = records.nic_clashes(domain, version.text)
+    text = records.with_fresh_macs(version.text, clashes) if clashes else version.text
     with transaction.atomic():
-        new = history.restore(domain, version, author=request.user)
+        if clashes:
+            new = records.add_version(
+                domain,
+                text,
+                author=request.user,
+                note=f"Restored version {version.number} with new MACs for "
+                f"{', '.join(clashes)} (now held by other domUs)",
+            )
+            messages.warning(
+                request,
+                f"Version {number} had {', '.join(clashes)}, which another domU now has: "
+                "those NICs got new MACs (MACs are unique across the panel).",
+            )
+        else:
+            new = history.restore(domain, version, author=request.user)
+        if domain.is_present:  # it runs with the settings it started with
+            Domain.objects.filter(pk=domain.pk).update(restart_pending=True)
         audit.record(
             AuditAction.CONFIG_RESTORE,
             request=request,

@@ -101,6 +101,39 @@ def _hardware(g: Gathered) -> Item:
     return Item("hvm", title, PASS, f"virt_caps: {' '.join(sorted(g.virt_caps))}; {iommu}.")
 
 
+#: Status of an advisory item: shown next to the checklist, never counted as passed or failed.
+ADVISORY = "advisory"
+
+
+def passthrough_advisory(virt_caps: set[str] | None) -> Item:
+    """PCI passthrough needs Xen's IOMMU support (VT-d / AMD-Vi): advice, not a requirement.
+
+    Not part of `evaluate`: the handbook path works without passthrough. A PVH Dom0 (the only
+    kind FreeBSD runs) already needs the IOMMU to boot (Xen SUPPORT.md, x86/PVH), and Xen's
+    SUPPORT.md lists PCI passthrough among the features a PVH Dom0 lacks: docs/pci-passthrough.md.
+    """
+    title = "PCI passthrough (IOMMU: Intel VT-d / AMD-Vi)"
+    fix = "Enable VT-d / AMD-Vi in the firmware setup; check with: xl dmesg | grep -i iommu"
+    if virt_caps is None:
+        return Item("passthrough", title, UNKNOWN, "xl info has not been read yet.", fix)
+    if "hvm_directio" in virt_caps:
+        return Item(
+            "passthrough",
+            title,
+            PASS,
+            "IOMMU on (virt_caps has hvm_directio). Xen still lists PCI passthrough as missing "
+            "on a PVH Dom0, and FreeBSD's xl has no PCI backend: making a device assignable may "
+            "fail on this host.",
+        )
+    return Item(
+        "passthrough",
+        title,
+        ADVISORY,
+        "IOMMU off (no hvm_directio in virt_caps): no PCI passthrough. Not needed otherwise.",
+        fix,
+    )
+
+
 def _packages(g: Gathered) -> Item:
     title = "Xen packages installed (xen-kernel, xen-tools)"
     fix = "pkg install xen-kernel xen-tools"

@@ -34,6 +34,7 @@ from domains.models import Domain
 from hosts.forms import HostForm
 from hosts.models import Host
 from storage.models import IsoImage, Volume
+from tests.domains.edit_support import edit_data
 from tests.support.roles import roles  # noqa: F401  (fixture)
 from tests.test_permission_matrix import (
     ADMIN,
@@ -350,6 +351,17 @@ ISO_FIELDS: Fields = {"host": ref, "file_name": text, "checksum": text, "team": 
 NOTHING: Fields = {"anything": text}  # an endpoint without fields gets one it does not read
 
 
+EDIT_FIELDS: Fields = {
+    "memory_mb": integer, "maxmem_mb": integer, "vcpus": integer, "maxvcpus": integer,
+    "detach": text, "attach_volume": ref, "new_disk_gib": integer, "cdrom": ref,
+    "boot": choice("c", "dc", "d"), "on_crash": choice("destroy", "preserve"),
+    "add_nic": checkbox, "add_nic_bridge": text, "add_nic_mac": text, "nic0_bridge": text,
+    "nic0_mac": text, "nic0_remove": checkbox, "vnc_enabled": checkbox, "vnc_listen": text,
+    "vnc_new_password": checkbox, "autostart_order": integer, "description": text,
+    "tags": text, "base": text, "apply": checkbox,
+}  # fmt: skip
+
+
 def ssh_host_form(w: World) -> dict[str, Any]:
     return host_form(w.local, name="xen9", transport="ssh", address="192.0.2.10", ssh_port=22)
 
@@ -399,9 +411,85 @@ WRITES: dict[str, Write] = {
     ),
     "console:ticket": Write(kwargs=code_of("domain"), fields=NOTHING, n=5),
     # --- issue 13: edit ---
+    "domains:edit": Write(
+        kwargs=code_of("domain"), valid=lambda w: edit_data(w.domain, w.users[OWNER]),
+        fields=EDIT_FIELDS, n=40,
+    ),
+    "domains:edit_preview": Write(
+        kwargs=code_of("domain"), valid=lambda w: edit_data(w.domain, w.users[OWNER]),
+        fields=EDIT_FIELDS, n=30,
+    ),
+    "domains:volume_grow": Write(
+        kwargs=code_of("domain"), valid=lambda w: {"volume": w.volume.code, "size_gib": 40},
+        fields={"volume": ref, "size_gib": integer},
+    ),
+    "domains:new (guest type)": Write(
+        valid=lambda w: domain_form(w, guest_type="pvh", kernel="/boot/pvh/kernel", iso=""),
+        fields={"guest_type": choice("hvm", "pvh", "pv"), "kernel": text, "mac": text}, n=30,
+    ),
     # --- issue 13: snapshots ---
+    "domains:snapshot_create": Write(
+        kwargs=code_of("domain"), valid=lambda w: {"name": "snap-1", "mode": "stopped"},
+        fields={"name": text, "mode": choice("running", "paused", "stopped"), "back": text},
+        n=30,
+    ),
+    "domains:snapshot_schedule": Write(
+        kwargs=code_of("domain"),
+        valid=lambda w: {"snapshot_keep_hourly": 24, "snapshot_keep_daily": 7},
+        fields={"snapshot_keep_hourly": integer, "snapshot_keep_daily": integer}, n=30,
+    ),
+    "domains:snapshot_sizes": Write(kwargs=code_of("domain"), fields=NOTHING, n=5),
+    "domains:snapshot_rollback": Write(
+        kwargs=lambda w: {"code": w.domain.code, "snap": w.domain.snapshots.get_or_create(
+            name="before-upgrade", defaults={"mode": "stopped", "state": "ready",
+                                             "datasets": [w.volume.dataset]})[0].code},
+        valid=lambda w: {"confirm": "before-upgrade"}, fields={"confirm": text}, n=15,
+    ),
+    "domains:snapshot_delete": Write(
+        kwargs=lambda w: {"code": w.domain.code, "snap": w.domain.snapshots.get_or_create(
+            name="before-upgrade", defaults={"mode": "stopped", "state": "ready",
+                                             "datasets": [w.volume.dataset]})[0].code},
+        fields={"back": text}, n=10,
+    ),
     # --- issue 13: templates and clones ---
+    "domains:make_template": Write(
+        kwargs=code_of("domain"), valid=lambda w: {"confirm": "web1", "name": "web1"},
+        fields={"confirm": text, "name": text}, n=15,
+    ),
+    "domains:promote": Write(kwargs=code_of("domain"), fields=NOTHING, n=5),
+    "domains:template_delete": Write(
+        kwargs=lambda w: {"code": w.host.domain_templates.get_or_create(name="tpl1", defaults={
+            "owner": w.users[OWNER], "team": w.team, "config_text": "name = \"tpl1\"\n",
+            "memory_mb": 512, "state": "ready"})[0].code},
+        valid=lambda w: {"confirm": "tpl1"}, fields={"confirm": text}, n=10,
+    ),
+    "domains:clone_new": Write(
+        # A template of alice's (shared with the team) on the spare volume, with one NIC.
+        valid=lambda w: {
+            "template": (t := w.host.domain_templates.get_or_create(name="tpl2", defaults={
+                "owner": w.users[OWNER], "team": w.team, "memory_mb": 512, "state": "ready",
+                "config_text": 'name = "tpl2"\nmemory = 512\nvif = ["bridge=bridge0"]\n'
+                               'disk = ["/dev/zvol/zroot/xen/spare0,raw,hda,w"]\n',
+            })[0]).volumes.add(w.spare) or t.code,
+            "name": "web-{n}", "count": 3, "start": 1, "memory_mb": 512, "vcpus": 1,
+            "bridge_0": "bridge0",
+        },
+        fields={"template": ref, "name": text, "count": integer, "start": integer,
+                "memory_mb": integer, "vcpus": integer, "bridge_0": text, "bridge_1": text},
+        n=40,
+    ),
     # --- issue 13: pci ---
+    "domains:pci_read": Write(kwargs=code_of("host"), fields=NOTHING, n=5),
+    "domains:pci_assignable": Write(
+        kwargs=code_of("host"), valid=lambda w: {"bdf": "0000:03:00.0", "action": "add"},
+        fields={"bdf": text, "action": choice("add", "remove")}, who=(ADMIN,),
+    ),
+    "domains:pci_attach": Write(
+        kwargs=code_of("domain"), valid=lambda w: {"bdf": "0000:03:00.0"}, fields={"bdf": text}
+    ),
+    "domains:pci_detach": Write(
+        kwargs=code_of("domain"), valid=lambda w: {"bdf": "03:00.0"}, fields={"bdf": text}
+    ),
     # ISO images
     "isos:fetch": Write(
         valid=lambda w: {"host": w.host.pk, "url": "https://151.101.2.132/pub/fetched.iso"},

@@ -198,6 +198,14 @@ CELERY_BEAT_SCHEDULE = {
         "args": (24 * 3600,),
         "options": {"expires": 3000},
     },
+    # Hourly/daily domU snapshots with retention; a snapshot is due at most once per hour (day),
+    # however often this runs, so a shorter interval only makes them start closer to the hour.
+    "scheduled-snapshots": {
+        "task": "domains.tasks.take_scheduled_snapshots",
+        "schedule": timedelta(seconds=env.env_int("SNAPSHOT_SCHEDULE_SECONDS", 3600, minimum=60)),
+        # A late run is harmless (queueing is idempotent); one dropped waits a whole interval.
+        "options": {"expires": 600},
+    },
 }
 
 # How long a worker waits for the per-target lock before the job is retried later.

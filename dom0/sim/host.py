@@ -46,7 +46,12 @@ def _tools() -> dict[str, Callable[[SimHost, list[str], bytes | None], SimResult
 
         return run
 
-    table = {"xl": xl, "zfs": zfs, "zpool": zpool, "fetch": fetch}
+    def pciconf(host: SimHost, args: list[str], stdin: bytes | None) -> SimResult:
+        from .pci import pciconf as run
+
+        return run(host, args)
+
+    table = {"xl": xl, "zfs": zfs, "zpool": zpool, "fetch": fetch, "pciconf": pciconf}
     for name in ("sysctl", "sysrc", "pkg", "ifconfig", "sha256", "sha512", "test"):
         table[name] = simple(name)
     return table
@@ -180,6 +185,12 @@ class SimHost:
         with self.store.edit() as state:
             state["vnc_servers"] = bool(enabled)
             state["vnc_qemu"] = bool(qemu)
+
+    def set_pciback(self, present: bool) -> None:
+        """Model a Dom0 whose libxl can make devices assignable (True, the default), or stock
+        FreeBSD libxl, whose pciback paths are /dev/null so every pci-assignable call fails."""
+        with self.store.edit() as state:
+            state["pciback"] = present
 
     def set_pv_drivers(self, name: str, present: bool) -> None:
         """Say whether a domU's guest runs PV drivers (graceful shutdown without -F)."""

@@ -20,6 +20,7 @@ SHIM_TOOLS = (
     "ifconfig",
     "sha256",
     "sha512",
+    "pciconf",
 )
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

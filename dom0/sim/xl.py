@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from . import pci
 from . import xl_control as control
+from . import xl_devices as devices
 from .result import CommandExit, SimResult, fail
 from .xl_create import xl_create
 from .xl_info import xl_info, xl_list
@@ -27,6 +29,18 @@ SUBCOMMANDS: dict[str, Handler] = {
     "cd-insert": control.xl_cd_insert,
     "cd-eject": control.xl_cd_eject,
     "domid": control.xl_domid,
+    "mem-set": devices.xl_mem_set,
+    "mem-max": devices.xl_mem_max,
+    "vcpu-set": devices.xl_vcpu_set,
+    "block-attach": devices.xl_block_attach,
+    "block-detach": devices.xl_block_detach,
+    "network-attach": devices.xl_network_attach,
+    "network-detach": devices.xl_network_detach,
+    "network-list": devices.xl_network_list,
+    "pci-assignable-list": pci.xl_pci_assignable_list,
+    "pci-assignable-add": pci.xl_pci_assignable_add,
+    "pci-assignable-remove": pci.xl_pci_assignable_remove,
+    "pci-list": pci.xl_pci_list,
 }
 
 # Derived from libxl_ctx_alloc's failure path (facts §1.4); the exact composition is UNVERIFIED.

@@ -7,6 +7,7 @@ belong to the create step in xl_create.py.
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from typing import Any
 
@@ -141,7 +142,8 @@ def build_domain(cfg: Config) -> dict[str, Any]:
         raise CommandExit(1, "Domain name must be specified.")
     dtype = _domain_type(cfg)
     memory = cfg.get_int("memory") or 128
-    maxmem = cfg.get_int("maxmem") or memory
+    # libxl has no check of maxmem < memory; the simulator lifts maxmem to memory (UNVERIFIED).
+    maxmem = max(cfg.get_int("maxmem") or memory, memory)
     vcpus = max(1, cfg.get_int("vcpus") or 1)
     maxvcpus = cfg.get_int("maxvcpus") or vcpus
     if maxvcpus < vcpus:
@@ -168,9 +170,37 @@ def build_domain(cfg: Config) -> dict[str, Any]:
         "nics": nics,
         "vnc": _vnc(cfg) if dtype == "hvm" else None,
         "hvm_extra": _hvm_extra(cfg) if dtype == "hvm" else {},
+        "kernel": cfg.get_string("kernel") if dtype in ("pv", "pvh") else None,
+        "pci": _pcis(cfg),
     }
     record["warnings"] = cfg.warnings + warnings
     return record
+
+
+def _pcis(cfg: Config) -> list[str]:
+    """Read `pci = [ 'BB:DD.F[,opts]' ]` as "DDDD:BB:DD.F" (libxlu_pci.c spec strings)."""
+    out = []
+    for spec in cfg.get_list("pci") or []:
+        bdf = spec.split(",", 1)[0].split("@", 1)[0].strip()
+        canonical = canonical_bdf(bdf)
+        if canonical is None:
+            # xl_parse.c exits with -e, e being libxlu's ERROR_INVAL (-6).
+            raise CommandExit(6, f"unable to parse PCI_SPEC_STRING `{spec}' for passthrough")
+        out.append(canonical)
+    return out
+
+
+def canonical_bdf(text: str) -> str | None:
+    """Return "0000:03:00.0" for "03:00.0" or "0000:03:00.0", or None if it is no BDF."""
+    match = re.fullmatch(
+        r"(?:([0-9a-fA-F]{1,4}):)?([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})\.([0-7])", text
+    )
+    if match is None:
+        return None
+    dom, bus, dev, func = match.groups()
+    if int(dev, 16) > 0x1F:
+        return None
+    return f"{int(dom or '0', 16):04x}:{int(bus, 16):02x}:{int(dev, 16):02x}.{func}"
 
 
 def _hvm_extra(cfg: Config) -> dict[str, Any]:
@@ -195,7 +225,7 @@ def libxl_config(dom: dict[str, Any]) -> dict[str, Any]:
         "max_vcpus": dom["maxvcpus"],
         "avail_vcpus": list(range(dom["vcpus"])),
         "max_memkb": dom["maxmem"] * 1024,
-        "target_memkb": dom["memory"] * 1024,
+        "target_memkb": dom.get("target_mem", dom["memory"]) * 1024,
     }
     if dom["type"] == "hvm":
         vnc = dom["vnc"]
@@ -207,10 +237,14 @@ def libxl_config(dom: dict[str, Any]) -> dict[str, Any]:
         vnc_json["findunused"] = str(vnc["findunused"])
         b_info["video_memkb"] = 8192
         b_info["type.hvm"] = {"vnc": vnc_json} | dom["hvm_extra"]
+    if dom.get("kernel"):
+        b_info["kernel"] = dom["kernel"]
     config: dict[str, Any] = {
         "c_info": {"type": dom["type"], "name": dom["name"], "uuid": dom["uuid"]},
         "b_info": b_info,
     }
+    if dom.get("pci"):
+        config["pcis"] = [_pci_json(bdf) for bdf in dom["pci"]]
     if dom["disks"]:
         config["disks"] = [_disk_json(d) for d in dom["disks"]]
     if dom["nics"]:
@@ -240,4 +274,13 @@ def _nic_json(nic: dict[str, Any], dtype: str) -> dict[str, Any]:
     out["nictype"] = (
         "vif_ioemu" if dtype == "hvm" and nic.get("type", "ioemu") == "ioemu" else "vif"
     )
+    return out
+
+
+def _pci_json(bdf: str) -> dict[str, Any]:
+    dom, bus, rest = bdf.split(":")
+    dev, func = rest.split(".")
+    out: dict[str, Any] = {"func": int(func), "dev": int(dev, 16), "bus": int(bus, 16)}
+    if int(dom, 16):
+        out["domain"] = int(dom, 16)
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from . import domains, vnc
+from . import domains, pci, vnc
 from .result import CommandExit, SimResult, ok
 from .state import State
 from .xl_build import build_domain, libxl_config
@@ -146,6 +146,9 @@ def _refuse(host: SimHost, state: State, dom: dict[str, Any], domid: int) -> lis
                 "cannot (re-)build domain: -3",
             ),
         ]
+    kernel = dom.get("kernel")
+    if dom["type"] == "pvh" and kernel and not host.local(kernel).is_file():
+        return _no_kernel(kernel, domid)
     for disk in dom["disks"]:
         if disk["target"] and not host.local(disk["target"]).exists():
             return [
@@ -159,6 +162,9 @@ def _refuse(host: SimHost, state: State, dom: dict[str, Any], domid: int) -> lis
                     "unable to add disk devices",
                 ),
             ]
+    refused = pci.refuse(state, dom, domid)
+    if refused is not None:
+        return refused
     vnc = dom["vnc"]
     if vnc and vnc["enable"]:
         port = domains.allocate_vnc_port(state, vnc["display"], vnc["findunused"])
@@ -181,6 +187,20 @@ def _refuse(host: SimHost, state: State, dom: dict[str, Any], domid: int) -> lis
             ]
         dom["vnc_port"] = port
     return None
+
+
+def _no_kernel(kernel: str, domid: int) -> list[str]:
+    """A PVH kernel libxc cannot open (xg_dom_core.c, libxl_dom.c `libxl__domain_firmware`)."""
+    return [
+        f"xc: error: panic: xg_dom_core.c:205: failed to open file '{kernel}': "
+        "No such file or directory: Internal error",
+        "libxl: error: libxl_dom.c:964:libxl__domain_firmware: xc_dom_kernel_file failed: "
+        "No such file or directory",
+        "libxl: error: libxl_dom.c:1134:libxl__build_hvm: initializing domain firmware failed",
+        _libxl(
+            "libxl_create.c", 1653, "domcreate_rebuild_done", domid, "cannot (re-)build domain: -3"
+        ),
+    ]
 
 
 def _start(host: SimHost, state: State, dom: dict[str, Any], domid: int, paused: bool) -> None:

@@ -43,11 +43,30 @@ def import_domain(ctx: JobContext) -> str:
     )
     with transaction.atomic():
         domain.save()
+        clashes = records.nic_clashes(domain, text)
         records.add_version(
             domain, text, author=ctx.job.requested_by, note=f"Imported from {source}"
         )
+    _note_macs(ctx, parsed, clashes)
     read_back(ctx, domain)
     return f"Imported {name} from {source}"
+
+
+def _note_macs(ctx: JobContext, parsed: Any, clashes: list[str]) -> None:
+    """Imported domUs keep their MACs as they are; say which are not fixed or not unique."""
+    random = [str(i) for i, vif in enumerate(parsed.vifs) if not vif.mac]
+    if random:
+        ctx.note(
+            "NICs without a fixed MAC",
+            f"NIC {', '.join(random)} has no mac= in its vif: xl picks a random MAC at each "
+            "start. The file was left as it is; fix one in the domU's edit page.",
+        )
+    if clashes:
+        ctx.note(
+            "MACs held by other domUs",
+            f"{', '.join(clashes)} is also the MAC of another domU of the panel; two NICs with "
+            "one MAC on a network break both. Give this one a new MAC in the edit page.",
+        )
 
 
 def _read_config(ctx: JobContext, path: str) -> str | None:

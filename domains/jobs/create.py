@@ -22,7 +22,7 @@ from domains.jobs.common import (
     write_config,
     xl_create,
 )
-from domains.models import Domain
+from domains.models import Domain, GuestType
 from jobs.choices import StepStatus
 from jobs.context import JobCancelled, JobContext, StepFailed
 from jobs.enqueue import Target, add_targets
@@ -43,6 +43,13 @@ def create(ctx: JobContext) -> str:
         if volume is not None:
             _settle_before_create(ctx, domain, volume)
         raise
+    if domain.guest_type == GuestType.PVH:
+        try:
+            _check_kernel(ctx, domain)
+        except StepFailed:
+            if volume is not None:
+                _settle_before_create(ctx, domain, volume)
+            raise
     if volume is not None:
         ctx.progress(10, f"Creating volume {volume.dataset}")
         _create_volume(ctx, domain, volume)
@@ -53,8 +60,24 @@ def create(ctx: JobContext) -> str:
     else:
         ctx.progress(55, "xl create")
         xl_create(ctx, domain, path)
-    set_fields(domain, should_run=True)
+    # Created from its file: nothing of an earlier config is pending.
+    set_fields(domain, should_run=True, restart_pending=False)
     return finish(ctx, domain, "created")
+
+
+def _check_kernel(ctx: JobContext, domain: Domain) -> None:
+    """A PVH domU boots the kernel its config names: fail, changing nothing, if it is not there."""
+    path = domain.kernel
+    with ctx.step(f"Check that the PVH kernel {path or '(none)'} is on the host") as record:
+        found = ctx.transport.stat(path) if path else None
+        record.output = "found" if found is not None else "no such file"
+    if found is None:
+        raise StepFailed(
+            f"{domain.name} is a PVH domU, which boots the kernel its config names, but "
+            f"{path or 'no kernel'} is not on {domain.host.name}: nothing was created. Copy a "
+            "PVH-capable kernel or PVH boot loader (e.g. GRUB's grub-i386-xen_pvh.bin) there, "
+            "then Start it; or delete it and create it as HVM."
+        )
 
 
 def _refuse_foreign_config(ctx: JobContext, domain: Domain) -> None:

@@ -34,10 +34,17 @@ def delete(ctx: JobContext) -> str:
             ctx.progress(60, f"Destroying volume {volume.dataset}")
             if destroy_dataset(ctx, volume):
                 gone.append(f"volume {volume.dataset}")
+    extra = _extra_volumes(domain) if ctx.job.params.get("destroy_volume") else []
+    for other in extra:
+        ctx.progress(70, f"Destroying volume {other.dataset}")
+        if destroy_dataset(ctx, other):
+            gone.append(f"volume {other.dataset}")
     name = domain.name
     domain.delete()
     if volume is not None and drop_volume:
         volume.delete()
+    for other in extra:
+        other.delete()
     read_back(ctx)
     return f"Deleted {name}: " + (", ".join(gone) or "nothing was on the host")
 
@@ -60,3 +67,14 @@ def _remove_config(ctx: JobContext, domain: Domain, path: str) -> bool:
             return False
         record.output = "removed"
         return True
+
+
+def _extra_volumes(domain: Domain) -> list[Volume]:
+    """Return the domU's other disks that no other domU uses (a clone's extra disks too)."""
+    return [
+        v
+        for v in domain.extra_volumes.exclude(pk=domain.volume_id)
+        if not v.domains.exclude(pk=domain.pk).exists()
+        and not v.attached_domains.exclude(pk=domain.pk).exists()
+        and v.state != Volume.State.CREATING
+    ]

@@ -28,7 +28,8 @@ def finish_install(ctx: JobContext) -> str:
     destroy_if_present(ctx, domain)
     ctx.progress(60, "Creating it from its own disk")
     xl_create(ctx, domain, path)
-    set_fields(domain, should_run=True)
+    # Started from its file again: whatever the edit page left pending is now in effect.
+    set_fields(domain, should_run=True, restart_pending=False)
     return finish(ctx, domain, "re-created from its own disk")
 
 

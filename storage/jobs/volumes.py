@@ -258,7 +258,9 @@ def destroy_dataset(
         return False
     if on_start is not None:
         on_start()
-    argv = commands.zfs_destroy(volume.dataset)
+    # -r: the volume's snapshots go with it (zfs refuses a plain destroy of a volume that has
+    # any); a snapshot other volumes were cloned from still stops it ("dependent clones").
+    argv = commands.zfs_destroy(volume.dataset, recursive=True)
     tries = max(1, int(settings.VOLUME_BUSY_RETRIES))
     for attempt in range(1, tries + 1):
         ctx.progress(20 + 60 * attempt // tries, f"Destroying (try {attempt} of {tries})")

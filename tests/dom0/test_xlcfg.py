@@ -309,7 +309,8 @@ def test_it_renders_a_domain_config_that_reads_back() -> None:
         on_poweroff="destroy",
         on_reboot="restart",
         on_crash="preserve",
-        extra={"keymap": "de", "pci": ["01:00.0"], "hap": 1},
+        pci=("01:00.0",),
+        extra={"keymap": "de", "hap": 1},
     )
     text = xlcfg.render(cfg.to_settings())
     assert 'type = "hvm"\nname = "vm1"\nmemory = 2048\nvcpus = 2\nvif = [\n' in text

@@ -111,7 +111,7 @@ def test_it_destroys_a_volume_after_confirmation(worker, operator_client, sim_ho
     assert operator_client.post(url, {"confirm": "tmp0"}).status_code == 302
     job = _last_job(sim_host, volume_jobs.DESTROY)
     assert job.status == JobStatus.SUCCEEDED, job.error
-    assert ["zfs", "destroy", "zroot/xen/tmp0"] in [s.argv for s in job.steps.all()]
+    assert ["zfs", "destroy", "-r", "zroot/xen/tmp0"] in [s.argv for s in job.steps.all()]
     assert "zroot/xen/tmp0" not in _zfs_names(sim_host)
     assert not Volume.objects.filter(pk=volume.pk).exists()
 

@@ -1,0 +1,236 @@
+"""Edit a domU: the page, its live diff preview, saving (and applying now), growing a volume."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import escape
+from django.views.decorators.http import require_POST
+
+from accounts import quotas
+from dom0 import validate
+from dom0.errors import ParseError
+from domains import cfg, history, records
+from domains.access import get_domain_for_user
+from domains.editing import changes
+from domains.editing.actions import queue_apply, queue_grow
+from domains.editing.forms import GIB, MAX_DISK_GIB, EditForm
+from domains.models import Domain
+from storage.models import Volume
+
+APPLY_NOW = "apply"
+
+
+def _context(domain: Domain, form: EditForm) -> dict[str, Any]:
+    """The preview: the diff against the current file, and which changes apply when."""
+    version = records.current_version(domain)
+    number = version.number if version else 0
+    try:
+        new_text = form.new_text()
+    except forms.ValidationError as exc:
+        new_text, problem = form.text, exc.messages[0]
+    else:
+        problem = ""
+    lines = history.diff(
+        form.text,
+        new_text,
+        old_label=f"{cfg.config_path(domain.host.config_dir, domain.name)} (version {number})",
+        new_label="after this edit",
+    )
+    plan = changes.plan(form.current, cfg.parse(new_text)) if not problem else changes.Plan(())
+    return {
+        "domain": domain,
+        "form": form,
+        "lines": lines,
+        "plan": plan,
+        "running": domain.is_present,
+        "problem": problem,
+        "base": number,
+        "volumes": _disks(domain),
+    }
+
+
+def _disks(domain: Domain) -> list[Volume]:
+    disks = [domain.volume] if domain.volume else []
+    return disks + list(domain.extra_volumes.all())
+
+
+def domain_edit(request: HttpRequest, code: str) -> HttpResponse:
+    domain = get_domain_for_user(request.user, code, write=True)
+    problem = _unreadable(domain)
+    if problem:
+        messages.error(request, problem)
+        return redirect(domain)
+    if request.method == "POST":
+        form = EditForm(request.POST, domain=domain, user=request.user)
+        if form.is_valid() and _fresh(form, request):
+            saved = _save(request, domain, form)
+            if saved is not None:
+                return redirect(domain)
+    else:
+        form = EditForm(domain=domain, user=request.user)
+    return render(request, "domains/edit.html", _context(domain, form))
+
+
+def _unreadable(domain: Domain) -> str:
+    """Why the edit page cannot start from the domU's config ('' if it can)."""
+    try:
+        cfg.parse(records.current_text(domain))
+    except ParseError as exc:
+        return (
+            f"{domain.name}'s current config cannot be edited here: {exc}. Restore a version "
+            "that reads (history), or fix the file and import the domU again."
+        )
+    return ""
+
+
+@require_POST
+def domain_edit_preview(request: HttpRequest, code: str) -> HttpResponse:
+    domain = get_domain_for_user(request.user, code, write=True)
+    problem = _unreadable(domain)
+    if problem:
+        return HttpResponse(f'<div id="edit-preview" class="text-danger">{escape(problem)}</div>')
+    form = EditForm(request.POST, domain=domain, user=request.user)
+    form.is_valid()
+    return render(request, "domains/_edit_preview.html", _context(domain, form))
+
+
+def _fresh(form: EditForm, request: HttpRequest) -> bool:
+    """Refuse an edit made on a config that changed since the page was shown."""
+    version = records.current_version(form.domain)
+    if str(version.number if version else 0) == request.POST.get("base", ""):
+        return True
+    form.add_error(
+        None,
+        "The config changed since this page was opened (another edit, a restore or Finish "
+        "install). The page now shows the current one: make your changes again.",
+    )
+    return False
+
+
+def _save(request: HttpRequest, domain: Domain, form: EditForm) -> Domain | None:
+    data = form.cleaned_data
+    try:
+        new_text = form.new_text()
+    except forms.ValidationError as exc:
+        form.add_error(None, exc)
+        return None
+    plan = changes.plan(form.current, cfg.parse(new_text))
+    running = domain.is_present
+    with transaction.atomic():
+        Domain.objects.filter(pk=domain.pk).update(
+            autostart=data["autostart"],
+            autostart_order=data["autostart_order"],
+            autostart_delay=data["autostart_delay"],
+            description=data["description"],
+            tags=data["tags"],
+        )
+        if not plan:
+            messages.success(request, f"Saved {domain.name}'s panel settings (no config change).")
+            return domain
+        before = records.current_version(domain)
+        new_volumes = _new_volumes(domain, form)
+        version = records.add_version(domain, new_text, author=request.user, note=_note(plan))
+        apply_now = running and request.POST.get(APPLY_NOW) == "1" and plan.all_live
+        if running and not apply_now:
+            Domain.objects.filter(pk=domain.pk).update(restart_pending=True)
+        job = None
+        if apply_now or new_volumes:
+            job = queue_apply(
+                domain,
+                user=request.user,
+                from_number=before.number if before else 0,
+                to_number=version.number,
+                live=apply_now,
+                new_volume_ids=[v.pk for v in new_volumes],
+                clears_pending=not domain.restart_pending,
+            )
+    messages.success(request, _message(domain, version.number, plan, running, apply_now, job))
+    return domain
+
+
+def _new_volumes(domain: Domain, form: EditForm) -> list[Volume]:
+    size = form.cleaned_data.get("new_disk_gib")
+    if not size or not form.dataset:
+        return []
+    volume = Volume.objects.create(
+        host=domain.host,
+        dataset=form.dataset,
+        size_bytes=size * GIB,
+        state=Volume.State.CREATING,
+        owner=domain.owner,
+        team=domain.team,
+    )
+    return [volume]
+
+
+def _note(plan: changes.Plan) -> str:
+    return "Edited: " + "; ".join(c.what for c in plan.changes)
+
+
+def _message(
+    domain: Domain, number: int, plan: changes.Plan, running: bool, applied: bool, job: Any
+) -> str:
+    text = f"Saved as version {number}."
+    if job is not None:
+        text += f" Job #{job.pk} " + (
+            "applies it to the running domU now." if applied else "makes the new volume."
+        )
+    if not running:
+        return text + f" {domain.name} is not running: it starts with this config."
+    if applied:
+        return text
+    return (
+        text
+        + f" {domain.name} runs with its old settings until it is next started from its file"
+        + " (restart pending)."
+    )
+
+
+@require_POST
+def volume_grow(request: HttpRequest, code: str) -> HttpResponse:
+    """Grow one of the domU's volumes (`zfs set volsize=`); never smaller."""
+    domain = get_domain_for_user(request.user, code, write=True)
+    edit_url = reverse("domains:edit", args=[domain.code])
+    volume = next(
+        (v for v in _disks(domain) if str(v.code) == request.POST.get("volume", "")), None
+    )
+    if volume is None:
+        messages.error(request, f"Choose one of {domain.name}'s volumes.")
+        return redirect(edit_url)
+    try:
+        gib = int(request.POST.get("size_gib", ""))
+    except ValueError:
+        messages.error(request, "Give the new size as a whole number of GiB.")
+        return redirect(edit_url)
+    size = gib * GIB
+    if size <= volume.size_bytes:
+        messages.error(
+            request,
+            f"{volume.dataset} is {volume.size_human}: the panel only grows volumes. Shrinking "
+            "would cut off the end of the guest's disk, with whatever data is there.",
+        )
+        return redirect(edit_url)
+    if gib > MAX_DISK_GIB:
+        messages.error(request, f"At most {validate.format_size(validate.MAX_SIZE)}.")
+        return redirect(edit_url)
+    if volume.readonly or volume.state != Volume.State.READY:
+        messages.error(
+            request, f"{volume.dataset} cannot grow now: it is not a ready, writable volume."
+        )
+        return redirect(edit_url)
+    try:
+        with transaction.atomic():
+            quotas.check(volume.owner or domain.owner, exclude=volume, disk_bytes=size)
+            job = queue_grow(domain, volume, size, user=request.user)
+    except quotas.QuotaExceeded as exc:
+        messages.error(request, f"{volume.dataset} was not grown. {exc}")
+        return redirect(edit_url)
+    messages.info(request, f"Growing {volume.dataset} to {gib} GiB (job #{job.pk}).")
+    return redirect(domain)

@@ -1,0 +1,1 @@
+"""Template tags of the domains app, one module per concern."""
