@@ -176,11 +176,18 @@ def _explain(name: str, count: int, posted: float, ids: list[int]) -> None:
 
     from jobs.models import JobStep
 
+    from jobs.models import Job
+
     sums = JobStep.objects.filter(job__in=ids).values("job").annotate(total=Sum("seconds"))
     steps = [row["total"] or 0.0 for row in sums]
+    jobs = list(Job.objects.filter(pk__in=ids))
+    waited = [(j.started_at - j.created_at).total_seconds() for j in jobs]
+    ran = [(j.finished_at - j.started_at).total_seconds() for j in jobs]
     print(
-        f"  {count:>2} x {name}: POST {posted:.3f} s; steps per job median "
-        f"{statistics.median(steps):.3f} s, max {max(steps):.3f} s",
+        f"  {count:>2} x {name}: POST {posted:.3f} s; queued for median "
+        f"{statistics.median(waited):.3f} s (max {max(waited):.3f}); ran median "
+        f"{statistics.median(ran):.3f} s (max {max(ran):.3f}), of which host steps median "
+        f"{statistics.median(steps):.3f} s (max {max(steps):.3f})",
         flush=True,
     )
 

@@ -41,10 +41,17 @@ def db_now() -> datetime:
     """Return the database's clock. Heartbeats are stamped with it, so a worker on a Dom0 whose
     clock drifts is judged by the same clock as everyone else. (Read, then written as a value:
     SQLite compares the text Django writes, which `Now()` would format differently.)"""
+    # SQLite's CURRENT_TIMESTAMP has whole seconds: a job would seem to start before it was
+    # queued. strftime's %f gives milliseconds.
+    query = (
+        "SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"
+        if connection.vendor == "sqlite"
+        else "SELECT CURRENT_TIMESTAMP"
+    )
     with connection.cursor() as cursor:
-        cursor.execute("SELECT CURRENT_TIMESTAMP")
+        cursor.execute(query)
         value = cursor.fetchone()[0]
-    if isinstance(value, str):  # SQLite: 'YYYY-MM-DD HH:MM:SS', in UTC
+    if isinstance(value, str):  # SQLite: 'YYYY-MM-DD HH:MM:SS.SSS', in UTC
         value = datetime.fromisoformat(value).replace(tzinfo=UTC)
     return value
 
