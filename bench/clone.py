@@ -174,9 +174,7 @@ def _explain(name: str, count: int, posted: float, ids: list[int]) -> None:
     """Print where the time went: the POST, and each job's recorded steps (host commands)."""
     from django.db.models import Sum
 
-    from jobs.models import JobStep
-
-    from jobs.models import Job
+    from jobs.models import Job, JobStep
 
     sums = JobStep.objects.filter(job__in=ids).values("job").annotate(total=Sum("seconds"))
     steps = [row["total"] or 0.0 for row in sums]
