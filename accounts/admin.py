@@ -20,6 +20,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from accounts import access
+from accounts.admin_lookups import BoundedLookupsMixin
 from accounts.models import AuditEntry, Quota
 from dom0 import validate
 from dom0.errors import ValidationError as Dom0ValidationError
@@ -91,7 +92,7 @@ admin.site.unregister(Group)
 
 
 @admin.register(User)
-class PanelUserAdmin(UserAdmin):
+class PanelUserAdmin(BoundedLookupsMixin, UserAdmin):
     list_display = ("username", user_role, user_teams, "email", "is_active", "last_login")
     list_filter = ("groups", "is_active", "is_superuser")
     inlines = [UserQuotaInline]
@@ -120,7 +121,7 @@ class PanelUserAdmin(UserAdmin):
 
 
 @admin.register(Group)
-class PanelGroupAdmin(GroupAdmin):
+class PanelGroupAdmin(BoundedLookupsMixin, GroupAdmin):
     list_display = ("name", "kind", "member_count")
     inlines = [TeamQuotaInline]
     readonly_fields = ("members",)
@@ -141,7 +142,7 @@ class PanelGroupAdmin(GroupAdmin):
 
 
 @admin.register(Quota)
-class QuotaAdmin(admin.ModelAdmin):
+class QuotaAdmin(BoundedLookupsMixin, admin.ModelAdmin):
     form = QuotaForm
     fields = ("user", "team", "memory_mb", "vcpus", "domus", "disk_bytes", "iso_bytes")
     list_display = ("__str__", "memory_mb", "vcpus", "domus", "disk_bytes", "iso_bytes")
@@ -149,7 +150,7 @@ class QuotaAdmin(admin.ModelAdmin):
     autocomplete_fields = ("user", "team")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(BoundedLookupsMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

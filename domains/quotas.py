@@ -47,3 +47,23 @@ def check_domain(owner: Any, domain: Domain, *, creating: bool, new_volume: bool
     check(owner, exclude=domain, **wanted)
     if creating and new_volume and domain.volume is not None:
         check(owner, exclude=domain.volume, disk_bytes=domain.volume.size_bytes)
+
+
+def check_edit(
+    owner: Any, domain: Domain, *, memory_mb: int, vcpus: int, new_disk_bytes: int = 0
+) -> None:
+    """Check an edit of a domU: memory or vCPUs raised above what its row has, a new disk.
+
+    The same rule as a create or start (the domU counted with its new size, itself left out of
+    the current use); lowering never fails. `domain` is the row as it is now (the edit page
+    locks it before saving, so two tabs cannot both pass).
+    """
+    wanted = {}
+    if memory_mb > domain.memory_mb:
+        wanted["memory_mb"] = memory_mb
+    if vcpus > domain.vcpus:
+        wanted["vcpus"] = vcpus
+    if wanted:
+        check(owner, exclude=domain, **wanted)
+    if new_disk_bytes:
+        check(owner, disk_bytes=new_disk_bytes)

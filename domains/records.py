@@ -86,8 +86,34 @@ def sync_fields(domain: Domain, text: str) -> list[str]:
     # state a worker wrote meanwhile.
     domain.save(update_fields=[*values, "volume", "iso"])
     extra = [_volume_at(domain, path) for path in extra_paths]  # type: ignore[attr-defined]
-    domain.extra_volumes.set([v for v in extra if v is not None])
+    kept = [v for v in extra if v is not None]
+    if domain.is_present:
+        # A disk detached in the config stays plugged into the running domU until the detach is
+        # applied live or it stops: it stays held (not free for another domU, not destroyable).
+        kept += [v for v in domain.extra_volumes.all() if v not in kept and v != domain.volume]
+    domain.extra_volumes.set(kept)
     return _sync_nics(domain, nics)  # type: ignore[arg-type]
+
+
+def release_detached(domain: Domain, datasets: Iterable[str] | None = None) -> None:
+    """Let go of the volumes a domU held after its config detached them (see sync_fields).
+
+    `datasets`: only these (the disks a live `xl block-detach` unplugged); None: every volume
+    its current config no longer names (it stopped, or started again from its file).
+    """
+    try:
+        paths = cfg.summary(cfg.parse(current_text(domain)))["extra_disk_paths"]
+    except ParseError:
+        return
+    named = {p.removeprefix("/dev/zvol/") for p in paths if isinstance(p, str)}  # type: ignore[attr-defined]
+    wanted = None if datasets is None else set(datasets)
+    gone = [
+        v
+        for v in domain.extra_volumes.all()
+        if v.dataset not in named and (wanted is None or v.dataset in wanted)
+    ]
+    if gone:
+        domain.extra_volumes.remove(*gone)
 
 
 def _sync_nics(domain: Domain, nics: list[tuple[int, str | None, str]]) -> list[str]:
@@ -182,7 +208,10 @@ def apply_rows(host_id: int, rows: Iterable[Mapping[str, Any]]) -> list[Domain]:
     Domain.objects.bulk_update(domains, _OBSERVED)
     # A domU that is not running starts from its file next time: nothing is pending any more.
     # (An update of its own, so an edit saved during this poll is not overwritten.)
-    Domain.objects.filter(host_id=host_id, restart_pending=True).exclude(
-        name__in=list(by_name)
-    ).update(restart_pending=False)
+    stopped = list(
+        Domain.objects.filter(host_id=host_id, restart_pending=True).exclude(name__in=list(by_name))
+    )
+    for domain in stopped:
+        release_detached(domain)  # nothing is plugged in any more
+    Domain.objects.filter(pk__in=[d.pk for d in stopped]).update(restart_pending=False)
     return domains

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from domains.models import Domain
 from storage.models import IsoImage, Volume
@@ -13,7 +13,8 @@ from storage.usage import live_target_ids
 
 def volume_users(volume: Volume) -> list[str]:
     """Return why `volume` is in use: the domUs whose config has it as a disk."""
-    names = Domain.objects.filter(volume=volume).order_by("name").values_list("name", flat=True)
+    users = Domain.objects.filter(Q(volume=volume) | Q(extra_volumes=volume)).distinct()
+    names = users.order_by("name").values_list("name", flat=True)
     return [f"the domU {name} uses it as a disk" for name in names]
 
 

@@ -18,6 +18,7 @@ from dom0.errors import ParseError
 from domains import actions, cfg, history, records
 from domains import vnc as vnc_info
 from domains.access import domains_for_user, get_domain_for_user, may_operate
+from domains.clones import logic as clones_logic
 from domains.forms import NEW, DomainForm, host_by_code, host_domain_names
 from domains.host_panel import host_domains_context
 from domains.models import Domain, DomainConfigVersion
@@ -300,6 +301,11 @@ def domain_delete(request: HttpRequest, code: str) -> HttpResponse:
         messages.error(request, f"Type the domU's name ({domain.name}) to delete it.")
         return redirect(domain)
     destroy_volume = bool(request.POST.get("destroy_volume")) and domain.volume is not None
+    blockers = clones_logic.delete_blockers(domain) if destroy_volume else []
+    if blockers:
+        # zfs would refuse the destroy after the domU and its config were already gone.
+        messages.error(request, f"Not deleted: {' '.join(blockers)}")
+        return redirect(domain)
     with transaction.atomic():
         job = actions.queue(
             domain,

@@ -7,10 +7,11 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from accounts.admin_lookups import BoundedLookupsMixin
 from storage.models import IsoImage, Volume
 
 
-class OwnedAdmin(admin.ModelAdmin):
+class OwnedAdmin(BoundedLookupsMixin, admin.ModelAdmin):
     """Volumes and images: admins may hand them to another owner or team here."""
 
     list_filter = ("host", "state")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from domains import actions
@@ -39,9 +40,9 @@ def queue_clone(domain: Domain, template: DomainTemplate, *, user: Any, batch: s
     )
 
 
-def queue_promote(domain: Domain, template: DomainTemplate | None, *, user: Any) -> Job:
+def queue_promote(domain: Domain, templates: Sequence[DomainTemplate], *, user: Any) -> Job:
     targets = [Target.locking("domain", domain, label=domain.name), Target("host", domain.host)]
-    if template is not None:
+    for template in templates:
         # The template's snapshot moves to this domU: no other promote or delete at once.
         targets.append(Target.locking("template", template, label=template.name))
     return enqueue(

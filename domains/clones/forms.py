@@ -61,8 +61,8 @@ class CloneForm(forms.Form):
         visible = template_choices(user)
         field = self.fields["template"]
         assert isinstance(field, UsableChoiceField)
-        field.queryset = visible.filter(state=DomainTemplate.State.READY, volumes__origin="")
-        field.queryset = field.queryset.distinct()
+        # A template whose snapshot a promote moved away has snapshot "" (logic.why_not_usable).
+        field.queryset = visible.filter(state=DomainTemplate.State.READY).exclude(snapshot="")
         field.visible, field.why_not = visible, logic.why_not_usable
         self.template = template or self._chosen(visible) or field.queryset.first()
         self.planned: list[Planned] = []

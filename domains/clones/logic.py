@@ -8,12 +8,14 @@ origins, plus the domUs the panel made from it whose volumes are still being mad
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Q
 
+from domains import actions
 from domains.clones.naming import config_disks
 from domains.models import Domain, DomainTemplate
+from jobs.models import Job
 from storage.models import Volume
 
 #: The snapshot every template volume gets (`<dataset>@template` is what clones are made from).
@@ -48,13 +50,18 @@ class Dependents:
     """What keeps a template from being deleted: domUs and volumes cloned from it."""
 
     domains: list[Domain]
-    volumes: list[Volume]  # clone volumes no domU of `domains` holds (a detached disk)
+    volumes: list[Volume]  # clone volumes no domU or template holds (a detached disk)
+    templates: list[DomainTemplate] = field(default_factory=list)  # made from its clones
 
     def __bool__(self) -> bool:
-        return bool(self.domains or self.volumes)
+        return bool(self.domains or self.volumes or self.templates)
 
     def names(self) -> list[str]:
-        return [d.name for d in self.domains] + [v.dataset for v in self.volumes]
+        return (
+            [d.name for d in self.domains]
+            + [f"the template {t.name}" for t in self.templates]
+            + [v.dataset for v in self.volumes]
+        )
 
 
 def dependents(template: DomainTemplate) -> Dependents:
@@ -78,33 +85,109 @@ def dependents(template: DomainTemplate) -> Dependents:
             "volume", flat=True
         )
     )
-    return Dependents(domains, [v for v in cloned if v.pk not in held])
+    templates = list(
+        DomainTemplate.objects.filter(volumes__in=ids)
+        .exclude(pk=template.pk)
+        .distinct()
+        .order_by("name")
+    )
+    held |= set(
+        DomainTemplate.volumes.through.objects.filter(domaintemplate__in=templates).values_list(
+            "volume", flat=True
+        )
+    )
+    return Dependents(domains, [v for v in cloned if v.pk not in held], templates)
 
 
 def why_not_usable(template: DomainTemplate) -> str:
-    """Return why no clone can be made from the template now ('' if one can)."""
+    """Return why no clone can be made from the template now ('' if one can).
+
+    A template volume may well have an origin of its own (a template made from a clone): that
+    does not matter. What matters is whether `<volume>@<snapshot>` is still its own: a promote
+    moves it to the promoted clone, and the promote job then empties `template.snapshot`.
+    """
     if template.state != DomainTemplate.State.READY:
         return f"{template.name} is {template.get_state_display().lower()}, not ready."
-    moved = [v for v in template.volumes.all() if v.origin]
-    if moved:
+    if not template.snapshot:
+        moved = [v for v in template.volumes.all() if v.origin]
+        where = moved[0].origin.split("@")[0] if moved else "a promoted clone"
         return (
-            f"Its snapshot moved to {moved[0].origin.split('@')[0]} when that clone was promoted "
-            f"(zfs promote): {moved[0].dataset} is itself a clone now, and {template.name} can "
-            "make no more clones. Make a new template from a stopped domU instead."
+            f"Its snapshot moved to {where} when that clone was promoted (zfs promote): "
+            f"{template.name}'s volumes are clones of it now, and {template.name} can make no "
+            "more clones. Make a new template from a stopped domU instead."
+        )
+    promote = Job.objects.on(template).filter(kind=actions.PROMOTE).active().first()
+    if promote is not None:
+        return (
+            f"A promote of one of its clones is queued or running (job #{promote.pk}): it moves "
+            f"{template.name}'s snapshot away. Wait for it to finish."
         )
     if not template.volumes.exists():
         return f"{template.name} has no volumes to clone."
     return ""
 
 
+def templates_of(host_id: int, snapshot: str) -> list[DomainTemplate]:
+    """Return the templates whose snapshot `snapshot` ("<volume>@<name>") is."""
+    dataset, _, name = snapshot.partition("@")
+    return list(
+        DomainTemplate.objects.filter(host=host_id, snapshot=name, volumes__dataset=dataset)
+        .exclude(snapshot="")
+        .distinct()
+    )
+
+
 def clone_volumes(domain: Domain) -> list[Volume]:
     """Return the domU's volumes that are ZFS clones (they have an origin), boot disk first."""
-    volumes = [domain.volume] if domain.volume is not None else []
-    volumes += list(domain.extra_volumes.order_by("dataset"))
-    return [v for v in volumes if v.origin]
+    return [v for v in domain_volumes(domain) if v.origin]
 
 
 def template_volume_users(volume: Volume) -> list[str]:
     """Return why a template's volume must not be destroyed (for `storage.users.register`)."""
     names = volume.templates.order_by("name").values_list("name", flat=True)
     return [f"it is a volume of the template {name}" for name in names]
+
+
+def domain_volumes(domain: Domain) -> list[Volume]:
+    """Return the domU's volumes, boot disk first."""
+    volumes = [domain.volume] if domain.volume is not None else []
+    return volumes + list(domain.extra_volumes.order_by("dataset"))
+
+
+def holder(volume: Volume) -> str:
+    """Return who holds a volume, for a sentence: "the template base", "web-2", or ""."""
+    template = volume.templates.order_by("name").first()
+    if template is not None:
+        return f"the template {template.name}"
+    domain = (
+        Domain.objects.filter(Q(volume=volume) | Q(extra_volumes=volume)).order_by("name").first()
+    )
+    return domain.name if domain is not None else ""
+
+
+def delete_blockers(domain: Domain) -> list[str]:
+    """Return why its volumes cannot be destroyed with it ([] if they can).
+
+    After a promote, the template's volume and the other clones hang off this domU's disks'
+    snapshots, so `zfs destroy -r` of those disks fails with "dependent clones". Read from the
+    Volume rows' origins (the promote job keeps them), before anything is removed.
+    """
+    reasons = []
+    for volume in domain_volumes(domain):
+        dependents = (
+            Volume.objects.filter(host=domain.host_id, origin__startswith=f"{volume.dataset}@")
+            .exclude(pk=volume.pk)
+            .order_by("dataset")
+        )
+        if not dependents:
+            continue
+        names = []
+        for dependent in dependents:
+            who = holder(dependent)
+            names.append(f"{dependent.dataset} ({who})" if who else dependent.dataset)
+        reasons.append(
+            f"{domain.name}'s disk {volume.dataset} has dependent clones: {', '.join(names)}. "
+            "zfs destroys no volume whose snapshot other volumes are cloned from: delete those "
+            f"first, or delete {domain.name} and keep its volumes."
+        )
+    return reasons

@@ -89,6 +89,11 @@ def foreign_disks(text: str) -> list[str]:
     ]
 
 
+def pci_devices(text: str) -> list[str]:
+    """Return the `pci = [...]` specs of a config (a clone gets none of them)."""
+    return list(cfg.parse(text).pci)
+
+
 def nic_bridges(text: str, default: str) -> list[str]:
     """Return each vif's bridge, in order (the host's default bridge where none is named)."""
     return [vif.bridge or default for vif in cfg.parse(text).vifs]
@@ -111,8 +116,10 @@ class CloneSpec:
 def clone_config(template_text: str, spec: CloneSpec) -> str:
     """Return the clone's config: the template's with the clone's name, disks, NICs and VNC.
 
-    CD-ROMs are dropped (a template is an installed system); a `maxmem`/`maxvcpus` below the
-    clone's memory or vCPUs is raised to them (xl refuses maxmem < memory).
+    CD-ROMs are dropped (a template is an installed system), and so are PCI devices: a device
+    is passed through to one domU at a time, and N clones would all name the template's. A
+    `maxmem`/`maxvcpus` below the clone's memory or vCPUs is raised to them (xl refuses
+    maxmem < memory).
     """
     parsed = cfg.parse(template_text)
     disks = []
@@ -129,13 +136,17 @@ def clone_config(template_text: str, spec: CloneSpec) -> str:
         dataclasses.replace(vif, mac=mac, bridge=bridge)
         for vif, mac, bridge in zip(parsed.vifs, spec.macs, spec.bridges, strict=True)
     )
-    extra = {k: v for k, v in parsed.extra.items() if k not in PER_DOMU_KEYS}
+    # `pci_permissive` and the like only tune the `pci` list, which a clone does not get.
+    extra = {
+        k: v for k, v in parsed.extra.items() if k not in PER_DOMU_KEYS and not k.startswith("pci")
+    }
     changes: dict[str, object] = {
         "name": spec.name,
         "memory": spec.memory_mb,
         "vcpus": spec.vcpus,
         "disks": tuple(disks),
         "vifs": vifs,
+        "pci": (),
     }
     for key, value in (("maxmem", spec.memory_mb), ("maxvcpus", spec.vcpus)):
         changes.update(_at_least(parsed, extra, key, value))

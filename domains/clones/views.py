@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from accounts import access
 from domains import cfg, macs
 from domains.access import get_domain_for_user
-from domains.clones import actions, logic
+from domains.clones import actions, logic, naming, promotion
 from domains.clones.forms import CloneForm, template_choices
 from domains.models import Domain, DomainNic, DomainTemplate
 from jobs.models import Job
@@ -113,7 +113,16 @@ def clone_new(request: HttpRequest) -> HttpResponse:
                 return redirect(made[0][0] if n == 1 else "domains:list")
     else:
         form = CloneForm(user=request.user, template=template)
-    return render(request, "domains/clone_new.html", {"form": form, "template": form.template})
+    context = {"form": form, "template": form.template, "pci": _pci_of(form.template)}
+    return render(request, "domains/clone_new.html", context)
+
+
+def _pci_of(template: DomainTemplate | None) -> list[str]:
+    """Return the template's PCI devices (the page says clones do not get them)."""
+    try:
+        return naming.pci_devices(template.config_text) if template is not None else []
+    except ValueError:
+        return []
 
 
 def _picked(request: HttpRequest) -> DomainTemplate | None:
@@ -198,17 +207,33 @@ def _clone_rows(
 # --- promote, delete ---------------------------------------------------------------------------
 @require_POST
 def promote(request: HttpRequest, code: str) -> HttpResponse:
+    """Promote a clone's disks: it changes the template (or domU) it was cloned from, so the
+    user must be allowed to change that too (404 if they cannot see it, 403 if read-only)."""
     domain = get_domain_for_user(request.user, code, write=True)
     volumes = logic.clone_volumes(domain)
     if not volumes:
         messages.info(request, f"{domain.name}'s disks are not clones: nothing to promote.")
         return redirect(domain)
+    effects = promotion.effects(domain)
+    for template in effects.templates:
+        _template_for_user(request, str(template.code), write=True)
+    for owner in effects.owners:
+        get_domain_for_user(request.user, str(owner.code), write=True)
     if any(v.state != Volume.State.READY for v in volumes):
         messages.error(request, f"{domain.name}'s disks are still being made.")
         return redirect(domain)
+    busy = promotion.busy_clones(effects.templates)
+    if busy:
+        messages.error(
+            request,
+            f"{', '.join(t.name for t in effects.templates)} is making clones right now (job "
+            f"#{', #'.join(str(j.pk) for j in busy)}): promote once they have finished, or the "
+            "snapshot they are cloned from would move under them.",
+        )
+        return redirect(domain)
     with transaction.atomic():
-        job = actions.queue_promote(domain, domain.template, user=request.user)
-    messages.info(request, f"Promoting {domain.name}'s disks (job #{job.pk}).")
+        job = actions.queue_promote(domain, effects.templates, user=request.user)
+    messages.info(request, f"Promoting {domain.name}'s disks (job #{job.pk}). {effects.text()}")
     return redirect(domain)
 
 

@@ -58,6 +58,21 @@ class Plan:
 
 _AT_START = "xl reads it only when it creates the domU"
 
+#: Why nothing applies live while an earlier edit waits for a restart.
+OLDER_CONFIG = (
+    "the running domU still has an older config than its file (restart pending): restart it "
+    "first, then changes can be applied live again"
+)
+
+
+def deferred(plan: Plan, why: str = OLDER_CONFIG) -> Plan:
+    """Return `plan` with every change waiting for the next start, for `why`.
+
+    A plan is built against the latest config version; while a restart is pending the domU runs
+    an older one, so a live step could act on a ceiling or device it does not have.
+    """
+    return Plan(tuple(Change(c.what, why=c.why or why) for c in plan.changes))
+
 
 def plan(old: DomainConfig, new: DomainConfig) -> Plan:
     """Return the changes from `old` (what the domU runs with) to `new`, each live or later."""

@@ -13,6 +13,7 @@ from dom0.errors import ParseError
 from dom0.errors import ValidationError as Dom0ValidationError
 from dom0.xlcfg import DiskSpec, DomainConfig, VifSpec
 from domains import cfg, macs, records
+from domains import quotas as domain_quotas
 from domains.forms import (
     GIB,
     MAX_AUTOSTART_DELAY,
@@ -30,6 +31,7 @@ NO_CDROM, EMPTY_CDROM = "none", "empty"
 EVENT_CHOICES = [("", "xl's default")] + [(a, a) for a in cfg.EVENT_ACTIONS]
 BOOT_CHOICES = [("", "xl's default (hard disk)")] + list(cfg.BOOT_ORDERS.items())
 MAX_TAGS = 20
+_QUOTA_FIELDS = {"memory_mb": "memory_mb", "vcpus": "vcpus", "disk_bytes": "new_disk_gib"}
 
 
 def free_volumes(domain: Domain, user: Any) -> Any:
@@ -304,23 +306,28 @@ class EditForm(forms.Form):
             data["add_nic_mac"] = macs.allocate_for_panel(1, also_taken=mine)[0]
 
     def _check_quota(self, data: dict[str, Any]) -> None:
-        """Check every increase against the owner's quotas (the same rules as create/start)."""
-        d = self.domain
-        wanted: dict[str, tuple[str, int]] = {}
-        if data["memory_mb"] > self.current.memory:
-            wanted["memory_mb"] = ("memory_mb", data["memory_mb"])
-        if data["vcpus"] > (self.current.vcpus or 1):
-            wanted["vcpus"] = ("vcpus", data["vcpus"])
-        for resource, (field, amount) in wanted.items():
-            try:
-                quotas.check(d.owner, exclude=d, **{resource: amount})
-            except quotas.QuotaExceeded as exc:
-                self.add_error(field, str(exc))
-        if data.get("new_disk_gib"):
-            try:
-                quotas.check(d.owner, disk_bytes=data["new_disk_gib"] * GIB)
-            except quotas.QuotaExceeded as exc:
-                self.add_error("new_disk_gib", str(exc))
+        """Check the increases against the owner's quotas (the rule of domains.quotas)."""
+        try:
+            self.check_quota(self.domain)
+        except quotas.QuotaExceeded as exc:
+            self.quota_error(exc)
+
+    def quota_error(self, exc: quotas.QuotaExceeded) -> None:
+        """Show a quota refusal at the field that asked for too much."""
+        field = _QUOTA_FIELDS.get(exc.resource)
+        self.add_error(field if field in self.fields else None, str(exc))
+
+    def check_quota(self, domain: Domain) -> None:
+        """Raise QuotaExceeded if this edit takes more than `domain`'s owner may have."""
+        data = self.cleaned_data
+        size = data.get("new_disk_gib") or 0
+        domain_quotas.check_edit(
+            domain.owner,
+            domain,
+            memory_mb=data["memory_mb"],
+            vcpus=data["vcpus"],
+            new_disk_bytes=size * GIB,
+        )
 
     # --- the config it makes -------------------------------------------------------------------
     def _value(self, name: str, fallback: Any) -> Any:
@@ -416,9 +423,15 @@ class EditForm(forms.Form):
                 "vncpasswd": None,
             }
         display = c.vncdisplay if c.vnc else None
-        if display is None:
-            taken = Domain.objects.filter(host=self.domain.host).exclude(pk=self.domain.pk)
-            display = cfg.next_display(taken.values_list("vnc_display", flat=True))
+        taken = set(
+            Domain.objects.filter(host=self.domain.host_id)
+            .exclude(pk=self.domain.pk)
+            .values_list("vnc_display", flat=True)
+        )
+        if display is None or display in taken:
+            # Never a display another domU of the host has (the save picks it again under the
+            # host's lock, so two saves cannot take the same one).
+            display = cfg.next_display(taken)
         password = c.vncpasswd or ""
         if self._value("vnc_new_password", False) or not password:
             self.new_password = self.new_password or cfg.generate_password()

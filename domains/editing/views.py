@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,9 +22,15 @@ from domains.editing import changes
 from domains.editing.actions import queue_apply, queue_grow
 from domains.editing.forms import GIB, MAX_DISK_GIB, EditForm
 from domains.models import Domain
+from hosts.models import Host
 from storage.models import Volume
 
 APPLY_NOW = "apply"
+SAVED, STALE, REFUSED = "saved", "stale", "refused"
+STALE_MESSAGE = (
+    "Not saved: the config changed since this page was opened (another edit, a restore or "
+    "Finish install). The page now shows the current one: make your changes again."
+)
 
 
 def _context(domain: Domain, form: EditForm) -> dict[str, Any]:
@@ -44,16 +50,28 @@ def _context(domain: Domain, form: EditForm) -> dict[str, Any]:
         new_label="after this edit",
     )
     plan = changes.plan(form.current, cfg.parse(new_text)) if not problem else changes.Plan(())
+    if _runs_older(domain):
+        plan = changes.deferred(plan)
     return {
         "domain": domain,
         "form": form,
         "lines": lines,
         "plan": plan,
         "running": domain.is_present,
+        "runs_older": _runs_older(domain),
         "problem": problem,
         "base": number,
         "volumes": _disks(domain),
     }
+
+
+def _runs_older(domain: Domain) -> bool:
+    """Say whether the domU runs with an older config than its latest version.
+
+    Then nothing is applied live: the plan is built against the latest version, and a step
+    could act on a memory ceiling or a device the running domU does not have.
+    """
+    return domain.is_present and domain.restart_pending
 
 
 def _disks(domain: Domain) -> list[Volume]:
@@ -69,10 +87,14 @@ def domain_edit(request: HttpRequest, code: str) -> HttpResponse:
         return redirect(domain)
     if request.method == "POST":
         form = EditForm(request.POST, domain=domain, user=request.user)
-        if form.is_valid() and _fresh(form, request):
-            saved = _save(request, domain, form)
-            if saved is not None:
+        if form.is_valid():
+            outcome = _save(request, domain, form)
+            if outcome == SAVED:
                 return redirect(domain)
+            if outcome == STALE:
+                messages.error(request, STALE_MESSAGE)
+                domain.refresh_from_db()
+                form = EditForm(domain=domain, user=request.user)
     else:
         form = EditForm(domain=domain, user=request.user)
     return render(request, "domains/edit.html", _context(domain, form))
@@ -101,58 +123,106 @@ def domain_edit_preview(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "domains/_edit_preview.html", _context(domain, form))
 
 
-def _fresh(form: EditForm, request: HttpRequest) -> bool:
-    """Refuse an edit made on a config that changed since the page was shown."""
-    version = records.current_version(form.domain)
-    if str(version.number if version else 0) == request.POST.get("base", ""):
-        return True
-    form.add_error(
-        None,
-        "The config changed since this page was opened (another edit, a restore or Finish "
-        "install). The page now shows the current one: make your changes again.",
-    )
-    return False
+def _fresh(domain: Domain, request: HttpRequest) -> bool:
+    """Say whether the page was made from the domU's current config version."""
+    version = records.current_version(domain)
+    return str(version.number if version else 0) == request.POST.get("base", "")
 
 
-def _save(request: HttpRequest, domain: Domain, form: EditForm) -> Domain | None:
-    data = form.cleaned_data
+class _Refused(Exception):
+    """Roll the save back: the form says why (or the page was stale)."""
+
+
+def _save(request: HttpRequest, domain: Domain, form: EditForm) -> str:
+    """Save the edit as the next config version; return SAVED, STALE or REFUSED (form errors).
+
+    Everything is checked again under locks: the Host row (VNC displays are picked per host:
+    two saves cannot take the same one) and the Domain row (two tabs cannot both save on the
+    same version, nor both pass the quota).
+    """
     try:
-        new_text = form.new_text()
+        shown = form.new_text()
     except forms.ValidationError as exc:
         form.add_error(None, exc)
-        return None
+        return REFUSED
+    try:
+        with transaction.atomic():
+            Host.objects.select_for_update().filter(pk=domain.host_id).first()
+            locked = Domain.objects.select_for_update().select_related("host").get(pk=domain.pk)
+            if not _fresh(locked, request):
+                raise _Refused(STALE)
+            form.domain = locked
+            message = _save_locked(request, locked, form, shown)
+    except _Refused as exc:
+        return STALE if exc.args == (STALE,) else REFUSED
+    except IntegrityError:
+        # Another save took the VNC display between the check and this write.
+        form.add_error(None, _display_taken())
+        return REFUSED
+    messages.success(request, message)
+    return SAVED
+
+
+def _save_locked(request: HttpRequest, domain: Domain, form: EditForm, shown: str) -> str:
+    data = form.cleaned_data
+    try:
+        form.check_quota(domain)  # again: another tab or a teammate may have used the share
+    except quotas.QuotaExceeded as exc:
+        form.quota_error(exc)
+        raise _Refused(REFUSED) from exc
+    new_text = form.new_text()
+    if new_text != shown:
+        # What changed since the preview is picked from the panel's state: a VNC display
+        # another domU took meanwhile, or a volume's name.
+        form.add_error(None, _display_taken())
+        raise _Refused(REFUSED)
+    Domain.objects.filter(pk=domain.pk).update(
+        autostart=data["autostart"],
+        autostart_order=data["autostart_order"],
+        autostart_delay=data["autostart_delay"],
+        description=data["description"],
+        tags=data["tags"],
+    )
     plan = changes.plan(form.current, cfg.parse(new_text))
-    running = domain.is_present
-    with transaction.atomic():
-        Domain.objects.filter(pk=domain.pk).update(
-            autostart=data["autostart"],
-            autostart_order=data["autostart_order"],
-            autostart_delay=data["autostart_delay"],
-            description=data["description"],
-            tags=data["tags"],
+    if not plan:
+        return f"Saved {domain.name}'s panel settings (no config change)."
+    running, older = domain.is_present, _runs_older(domain)
+    if older:
+        plan = changes.deferred(plan)
+    before = records.current_version(domain)
+    new_volumes = _new_volumes(domain, form)
+    version = records.add_version(domain, new_text, author=request.user, note=_note(plan))
+    written = cfg.parse(new_text)
+    display = written.vncdisplay if written.vnc else None
+    if display is not None and domain.vnc_display != display:
+        form.add_error(None, _display_taken())  # sync_fields found it taken
+        raise _Refused(REFUSED)
+    apply_now = running and request.POST.get(APPLY_NOW) == "1" and plan.all_live
+    if running and not apply_now:
+        Domain.objects.filter(pk=domain.pk).update(restart_pending=True)
+    job = None
+    if apply_now or new_volumes:
+        job = queue_apply(
+            domain,
+            user=request.user,
+            from_number=before.number if before else 0,
+            to_number=version.number,
+            live=apply_now,
+            new_volume_ids=[v.pk for v in new_volumes],
+            clears_pending=not domain.restart_pending,
         )
-        if not plan:
-            messages.success(request, f"Saved {domain.name}'s panel settings (no config change).")
-            return domain
-        before = records.current_version(domain)
-        new_volumes = _new_volumes(domain, form)
-        version = records.add_version(domain, new_text, author=request.user, note=_note(plan))
-        apply_now = running and request.POST.get(APPLY_NOW) == "1" and plan.all_live
-        if running and not apply_now:
-            Domain.objects.filter(pk=domain.pk).update(restart_pending=True)
-        job = None
-        if apply_now or new_volumes:
-            job = queue_apply(
-                domain,
-                user=request.user,
-                from_number=before.number if before else 0,
-                to_number=version.number,
-                live=apply_now,
-                new_volume_ids=[v.pk for v in new_volumes],
-                clears_pending=not domain.restart_pending,
-            )
-    messages.success(request, _message(domain, version.number, plan, running, apply_now, job))
-    return domain
+    text = _message(domain, version.number, plan, running, apply_now, job)
+    if older and request.POST.get(APPLY_NOW) == "1":
+        text += " Nothing was applied live: it runs an older config; restart it first."
+    return text
+
+
+def _display_taken() -> str:
+    return (
+        "Another domU of the host took the VNC display (or the volume name) this page offered "
+        "while you edited. The page now shows the next free one: check the changes and save "
+        "again."
+    )
 
 
 def _new_volumes(domain: Domain, form: EditForm) -> list[Volume]:

@@ -12,9 +12,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from dom0 import commands, parsers
-from dom0.errors import Dom0Error, HostUnreachable, RemoteFileMissing
+from dom0.errors import DatasetMissing, Dom0Error, HostUnreachable, RemoteFileMissing
 from domains import actions, cfg, records
-from domains.clones import logic, naming
+from domains.clones import logic, naming, promotion
 from domains.jobs.common import (
     destroy_if_present,
     find,
@@ -187,6 +187,7 @@ def clone(ctx: JobContext) -> str:
         records.add_version(
             domain, text, author=ctx.job.requested_by, note=f"Cloned from template {template.name}"
         )
+        _note_pci(ctx, domain, template)
         path = write_config(ctx, domain)
         ctx.progress(70, "xl create")
         if not (ctx.redelivered and find(ctx, domain) is not None):
@@ -196,6 +197,17 @@ def clone(ctx: JobContext) -> str:
         raise
     set_fields(domain, should_run=True, template=template)
     return finish(ctx, domain, f"created from template {template.name}")
+
+
+def _note_pci(ctx: JobContext, domain: Domain, template: DomainTemplate) -> None:
+    devices = naming.pci_devices(template.config_text)
+    if devices:
+        ctx.note(
+            "PCI devices not cloned",
+            f"The template's config passes {', '.join(devices)} through; {domain.name}'s config "
+            "has no `pci` line: a PCI device is given to one domU at a time. Give it a device "
+            "on its page (PCI devices) if it needs one.",
+        )
 
 
 def _spec(domain: Domain) -> naming.CloneSpec:
@@ -215,9 +227,17 @@ def _spec(domain: Domain) -> naming.CloneSpec:
 
 
 def _undo(ctx: JobContext, domain: Domain, made: list[Volume], cause: Exception) -> None:
-    """Destroy what this job cloned and forget the clone; say in the log what is left."""
+    """Destroy every clone of the domU on the host and forget it; say in the log what is left.
+
+    Its READY volumes are clones made by this delivery (`made`) or by an earlier one whose
+    worker died: all of them are destroyed, not only this delivery's.
+    """
+    ids = [v.pk for v in logic.domain_volumes(domain)]
+    rows = list(Volume.objects.filter(pk__in=ids).order_by("dataset"))
+    cloned = [v for v in rows if v.state == Volume.State.READY]
+    mine = {v.pk for v in made}
     if isinstance(cause, HostUnreachable):
-        left = ", ".join(v.dataset for v in made)
+        left = ", ".join(v.dataset for v in cloned)
         ctx.note(
             "Left on the host",
             f"The host stopped answering: {left or 'no clone'} may be on {domain.host.name}. "
@@ -231,27 +251,33 @@ def _undo(ctx: JobContext, domain: Domain, made: list[Volume], cause: Exception)
         _remove_config(ctx, path)
     except Dom0Error as exc:
         kept.append(f"possibly its config file ({exc})")
-    for volume in made:
+    gone: list[str] = []
+    for volume in cloned:
+        when = "this run" if volume.pk in mine else "an earlier run of this job"
         try:
             run(ctx, commands.zfs_destroy(volume.dataset), f"Destroy the clone {volume.dataset}")
+        except DatasetMissing:
+            gone.append(f"{volume.dataset} (cloned by {when}; already gone)")
+            continue
         except Dom0Error:
             kept.append(volume.dataset)
+            continue
+        gone.append(f"{volume.dataset} (cloned by {when})")
+    destroyed = f"Destroyed {', '.join(gone)}." if gone else "No clone of it was on the host."
     if kept:
         ctx.note(
             "Left on the host",
-            f"Could not remove {', '.join(kept)} from {domain.host.name}; {domain.name} stays "
-            "in the panel (never started): delete it with its volumes to clean up.",
+            f"{destroyed} Could not remove {', '.join(kept)} from {domain.host.name}; "
+            f"{domain.name} stays in the panel (never started): delete it with its volumes to "
+            "clean up.",
         )
         return
-    gone = ", ".join(v.dataset for v in made)
     with transaction.atomic():
-        ids = [v.pk for v in [domain.volume, *domain.extra_volumes.all()] if v is not None]
         domain.delete()
         Volume.objects.filter(pk__in=ids).delete()
     ctx.note(
         "Cleaned up",
-        f"Destroyed the clones this job made ({gone or 'none'}); nothing of {domain.name} is "
-        "left on the host, and the panel forgot it.",
+        f"{destroyed} Nothing of {domain.name} is left on the host, and the panel forgot it.",
     )
 
 
@@ -259,36 +285,78 @@ def _undo(ctx: JobContext, domain: Domain, made: list[Volume], cause: Exception)
 @job_kind(actions.PROMOTE)
 @reads_back
 def promote(ctx: JobContext) -> str:
-    """`zfs promote` each clone volume of the domU, then read back every affected origin."""
+    """`zfs promote` each clone volume of the domU, then read back every affected origin.
+
+    A template whose snapshot moves to the domU's disks gets `snapshot = ""`: it can make no
+    more clones (logic.why_not_usable).
+    """
     domain = load_domain(ctx)
     volumes = logic.clone_volumes(domain)
     if not volumes:
         return f"{domain.name} has no clone volumes: nothing to promote"
+    effects = promotion.effects(domain)
+    busy = promotion.busy_clones(effects.templates)
+    if busy:
+        raise StepFailed(
+            f"Clone jobs of {', '.join(t.name for t in effects.templates)} are queued or "
+            f"running (#{', #'.join(str(j.pk) for j in busy)}): promoting now would move the "
+            "snapshot they clone. Nothing was changed; promote once they have finished."
+        )
+    ctx.note("What the promote changes", effects.text())
     affected: set[str] = set()
     for volume in volumes:
         origin = _origin(ctx, volume.dataset)
-        if not origin:
-            ctx.note("Already promoted", f"{volume.dataset} is not a clone (origin -)")
-            affected.add(volume.dataset)
-            continue
-        affected |= {volume.dataset, origin.split("@")[0]}
+        # Its origin's volume and that origin's other clones change too: read them back.
+        affected |= {volume.dataset, volume.origin.split("@")[0]}
         affected |= set(
-            Volume.objects.filter(host=domain.host, origin=origin).values_list("dataset", flat=True)
+            Volume.objects.filter(host=domain.host, origin=volume.origin).values_list(
+                "dataset", flat=True
+            )
         )
+        if origin != volume.origin:
+            # An earlier run promoted it and died before reading back (its origin is then
+            # the old origin's own, or none). Promoting again would move a snapshot the user
+            # was never told about (a template made from a clone has an origin too).
+            ctx.note(
+                "Already promoted",
+                f"{volume.dataset}'s origin is {origin or '-'} on the host, not "
+                f"{volume.origin}: it was promoted already; not promoting it again.",
+            )
+            _lose_snapshot(ctx, domain, volume.origin, volume.dataset)
+            continue
         run(ctx, commands.zfs_promote(volume.dataset), f"Promote {volume.dataset}")
+        _lose_snapshot(ctx, domain, origin, volume.dataset)
     ctx.progress(70, "Reading the origins back")
     origins = _store_origins(ctx, domain, sorted(affected))
     ctx.result(origins=origins)
-    return finish(ctx, domain, "promoted: its disks depend on no template snapshot")
+    return finish(ctx, domain, "promoted: its disks now hold the snapshot they were cloned from")
+
+
+def _lose_snapshot(ctx: JobContext, domain: Domain, snapshot: str, dataset: str) -> None:
+    """Mark the templates whose snapshot `snapshot` just moved to `dataset`: no more clones."""
+    if not snapshot:
+        return
+    for template in logic.templates_of(domain.host_id, snapshot):
+        DomainTemplate.objects.filter(pk=template.pk).update(snapshot="")
+        ctx.note(
+            f"Template {template.name} can make no more clones",
+            f"{snapshot} is now {dataset}@{snapshot.split('@', 1)[1]}: {template.name}'s volumes "
+            f"are clones of {domain.name}'s disks. {template.name} can still be deleted.",
+        )
 
 
 def _store_origins(ctx: JobContext, domain: Domain, datasets: list[str]) -> dict[str, str]:
+    """Read `zfs get origin` of each affected volume the panel has made (READY rows only: a
+    clone still being made may not be on the host yet)."""
     origins = {}
     for dataset in datasets:
-        if not Volume.objects.filter(host=domain.host, dataset=dataset).exists():
+        rows = Volume.objects.filter(host=domain.host, dataset=dataset)
+        if not rows.filter(state=Volume.State.READY).exists():
+            if rows.exists():
+                ctx.note("Origin not read", f"{dataset} is not ready (being made or destroyed)")
             continue
         origins[dataset] = _origin(ctx, dataset)
-        Volume.objects.filter(host=domain.host, dataset=dataset).update(origin=origins[dataset])
+        rows.update(origin=origins[dataset])
     return origins
 
 

@@ -45,7 +45,7 @@ def create(ctx: JobContext) -> str:
         raise
     if domain.guest_type == GuestType.PVH:
         try:
-            _check_kernel(ctx, domain)
+            check_kernel(ctx, domain)
         except StepFailed:
             if volume is not None:
                 _settle_before_create(ctx, domain, volume)
@@ -65,8 +65,18 @@ def create(ctx: JobContext) -> str:
     return finish(ctx, domain, "created")
 
 
-def _check_kernel(ctx: JobContext, domain: Domain) -> None:
-    """A PVH domU boots the kernel its config names: fail, changing nothing, if it is not there."""
+def check_kernel(
+    ctx: JobContext,
+    domain: Domain,
+    *,
+    outcome: str = "nothing was created",
+    then: str = "then Start it; or delete it and create it as HVM",
+) -> None:
+    """A PVH domU boots the kernel its config names: fail, changing nothing, if it is not there.
+
+    Create, Start, Finish install (and, as a warning, an applied edit) ask before `xl create`,
+    whose own error would not say which file is missing.
+    """
     path = domain.kernel
     with ctx.step(f"Check that the PVH kernel {path or '(none)'} is on the host") as record:
         found = ctx.transport.stat(path) if path else None
@@ -74,9 +84,9 @@ def _check_kernel(ctx: JobContext, domain: Domain) -> None:
     if found is None:
         raise StepFailed(
             f"{domain.name} is a PVH domU, which boots the kernel its config names, but "
-            f"{path or 'no kernel'} is not on {domain.host.name}: nothing was created. Copy a "
+            f"{path or 'no kernel'} is not on {domain.host.name}: {outcome}. Copy a "
             "PVH-capable kernel or PVH boot loader (e.g. GRUB's grub-i386-xen_pvh.bin) there, "
-            "then Start it; or delete it and create it as HVM."
+            f"{then}."
         )
 
 

@@ -36,6 +36,10 @@ def delete(ctx: JobContext) -> str:
                 gone.append(f"volume {volume.dataset}")
     extra = _extra_volumes(domain) if ctx.job.params.get("destroy_volume") else []
     for other in extra:
+        if other.state == Volume.State.CREATING:
+            # Its job never got to `zfs create` (cancelled): only the panel's row goes.
+            ctx.note("Volume never made", f"{other.dataset}: only the panel's row is removed")
+            continue
         ctx.progress(70, f"Destroying volume {other.dataset}")
         if destroy_dataset(ctx, other):
             gone.append(f"volume {other.dataset}")
@@ -76,5 +80,4 @@ def _extra_volumes(domain: Domain) -> list[Volume]:
         for v in domain.extra_volumes.exclude(pk=domain.volume_id)
         if not v.domains.exclude(pk=domain.pk).exists()
         and not v.attached_domains.exclude(pk=domain.pk).exists()
-        and v.state != Volume.State.CREATING
     ]

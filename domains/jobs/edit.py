@@ -8,10 +8,11 @@ from typing import Any
 from dom0 import commands
 from dom0.errors import CommandFailed, Dom0Error
 from dom0.xlcfg import DomainConfig
-from domains import actions, cfg
+from domains import actions, cfg, records
 from domains.editing import changes
 from domains.jobs.common import find, finish, load_domain, reads_back, run, set_fields, write_config
-from domains.models import Domain, DomainConfigVersion
+from domains.jobs.create import check_kernel
+from domains.models import Domain, DomainConfigVersion, GuestType
 from jobs.context import JobContext, StepFailed
 from jobs.registry import job_kind
 from storage.models import Volume
@@ -24,11 +25,14 @@ def apply(ctx: JobContext) -> str:
     params = ctx.job.params
     for volume in Volume.objects.filter(pk__in=params.get("new_volume_ids") or []):
         _make_volume(ctx, domain, volume)
+    if domain.guest_type == GuestType.PVH:
+        _warn_kernel(ctx, domain)
     if not params.get("live"):
         return finish(ctx, domain, "has its new volume; the rest takes effect at its next start")
     old, new = _config(domain, params.get("from")), _config(domain, params.get("to"))
     if find(ctx, domain) is None:
         set_fields(domain, restart_pending=False)
+        records.release_detached(domain)
         return finish(ctx, domain, "is not running: it starts with the new config")
     plan = changes.plan(old, new)
     done: list[str] = []
@@ -39,18 +43,44 @@ def apply(ctx: JobContext) -> str:
             done.append(change.what)
     except (Dom0Error, StepFailed) as exc:
         set_fields(domain, restart_pending=True)
+        records.release_detached(domain, _unplugged(old, plan, done))
         left = [c.what for c in plan.changes if c.what not in done]
         raise StepFailed(
             f"{exc} — applied to the running {domain.name}: {', '.join(done) or 'nothing'}; "
             f"not applied: {', '.join(left)}. The config version is saved, so everything "
             "takes effect at its next start (restart pending)."
         ) from exc
+    records.release_detached(domain, _unplugged(old, plan, done))
     write_config(ctx, domain)  # the file on the host says what the domU now runs with
-    if plan.later or not params.get("clears_pending"):
+    latest = records.current_version(domain)
+    newer = latest is not None and latest.number != params.get("to")
+    if plan.later or not params.get("clears_pending") or newer:
+        # A later edit saved meanwhile (not applied live) is still pending.
         set_fields(domain, restart_pending=True)
     else:
         set_fields(domain, restart_pending=False)
     return finish(ctx, domain, f"changed live ({'; '.join(done) or 'nothing to change'})")
+
+
+def _unplugged(old: DomainConfig, plan: changes.Plan, done: list[str]) -> list[str]:
+    """Return the datasets of the disks this job's `xl block-detach` steps unplugged."""
+    vdevs = {c.arg for c in plan.live if c.op == changes.BLOCK_DETACH and c.what in done}
+    return [
+        d.target.removeprefix("/dev/zvol/")
+        for d in old.disks
+        if d.vdev in vdevs and d.target.startswith("/dev/zvol/")
+    ]
+
+
+def _warn_kernel(ctx: JobContext, domain: Domain) -> None:
+    """A PVH domU's next start boots the kernel its config names: say so now if it is missing.
+
+    Nothing here starts the domU, so the edit is not refused; the start would be.
+    """
+    try:
+        check_kernel(ctx, domain, outcome="the edit is saved, but its next start will fail")
+    except StepFailed as exc:
+        ctx.note("PVH kernel missing", str(exc))
 
 
 def _config(domain: Domain, number: Any) -> DomainConfig:

@@ -13,6 +13,8 @@ from domains.jobs.common import (
     set_fields,
     start_domain,
 )
+from domains.jobs.create import check_kernel
+from domains.models import GuestType
 from jobs.context import JobContext, StepFailed
 from jobs.registry import job_kind
 
@@ -27,9 +29,18 @@ def start(ctx: JobContext) -> str:
             f"{domain.volume.dataset if domain.volume else ''} was made. Delete it and create it "
             "again."
         )
+    if domain.guest_type == GuestType.PVH and find(ctx, domain) is None:
+        check_kernel(
+            ctx,
+            domain,
+            outcome="it was not started",
+            then="or edit its kernel path, then Start it again",
+        )
     ctx.progress(20, "Starting")
     created = start_domain(ctx, domain)
     set_fields(domain, should_run=True)
+    if created:
+        records.release_detached(domain)  # it runs its file now: detached disks are unplugged
     return finish(ctx, domain, "started" if created else "was already running")
 
 

@@ -1,7 +1,7 @@
 """Finish an install (eject the ISO, boot from disk) and insert or eject an ISO."""
 
 from dom0 import commands
-from domains import actions, cfg
+from domains import actions, cfg, records
 from domains.jobs.common import (
     destroy_if_present,
     finish,
@@ -12,6 +12,8 @@ from domains.jobs.common import (
     write_config,
     xl_create,
 )
+from domains.jobs.create import check_kernel
+from domains.models import GuestType
 from jobs.context import JobContext, StepFailed
 from jobs.registry import job_kind
 from storage.models import IsoImage
@@ -22,6 +24,14 @@ from storage.models import IsoImage
 def finish_install(ctx: JobContext) -> str:
     """Handbook B6: the cdrom is already gone from the new config version; re-create the domU."""
     domain = load_domain(ctx)
+    if domain.guest_type == GuestType.PVH:
+        # Before the installer run is destroyed: a missing kernel must not leave it stopped.
+        check_kernel(
+            ctx,
+            domain,
+            outcome="nothing was changed on the host (the installer run goes on)",
+            then="or edit its kernel path, then Finish install again",
+        )
     ctx.progress(15, "Writing the config without the cdrom")
     path = write_config(ctx, domain)
     ctx.progress(35, "Destroying the installer run")
@@ -30,6 +40,7 @@ def finish_install(ctx: JobContext) -> str:
     xl_create(ctx, domain, path)
     # Started from its file again: whatever the edit page left pending is now in effect.
     set_fields(domain, should_run=True, restart_pending=False)
+    records.release_detached(domain)
     return finish(ctx, domain, "re-created from its own disk")
 
 

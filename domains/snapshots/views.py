@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from domains import records
 from domains.access import get_domain_for_user, may_operate
 from domains.models import Domain, DomainSnapshot
-from domains.snapshots import actions
+from domains.snapshots import actions, claims
 from domains.snapshots.context import busy_snapshots
 from domains.snapshots.forms import ScheduleForm, SnapshotForm
 
@@ -52,11 +52,11 @@ def snapshot_list(request: HttpRequest, code: str) -> HttpResponse:
         return render(request, "domains/_snapshots.html", {**context, "full": True})
     wanted = request.GET.get("rollback", "")
     if wanted:
-        context |= _confirmation(domain, wanted)
+        context |= _confirmation(domain, wanted, request.user)
     return render(request, "domains/snapshots.html", context)
 
 
-def _confirmation(domain: Domain, wanted: str) -> dict[str, Any]:
+def _confirmation(domain: Domain, wanted: str, user: Any) -> dict[str, Any]:
     """What a rollback to `wanted` would do: later snapshots destroyed, volumes left alone."""
     try:
         snap = _snapshot(domain, wanted)
@@ -71,6 +71,7 @@ def _confirmation(domain: Domain, wanted: str) -> dict[str, Any]:
         ),
         "unheld": [v.dataset for v in actions.volumes_of(domain) if v.dataset not in snap.datasets],
         "current_number": current.number if current else None,
+        "claimed": claims.refusal(domain, snap, user),
     }
 
 
@@ -109,6 +110,10 @@ def snapshot_rollback(request: HttpRequest, code: str, snap: str) -> HttpRespons
             f"{domain.name} is {domain.get_state_display()}: roll back only a shut-down domU. "
             "Shut it down first.",
         )
+        return confirm_page
+    refused = claims.refusal(domain, snapshot, request.user)
+    if refused:  # the job checks again: a disk can move while the job waits for its turn
+        messages.error(request, refused)
         return confirm_page
     if request.POST.get("confirm", "") != snapshot.name:
         messages.error(request, f"Type the snapshot's name ({snapshot.name}) to roll back.")

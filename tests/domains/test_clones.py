@@ -155,5 +155,7 @@ def test_it_promotes_a_clone_and_reads_the_new_origins_back(worker, admin_client
     }
     assert zfs(host, "get", "-H", "-o", "value", "origin", "zroot/xen/base-disk0").strip() == moved
     # The template's snapshot moved: it makes no more clones, and nothing depends on it now.
+    template.refresh_from_db()
+    assert template.snapshot == ""  # the promote job says so: its own snapshot is gone
     assert "can make no more clones" in logic.why_not_usable(template)
     assert not logic.dependents(template)

@@ -102,3 +102,12 @@ def test_it_refuses_a_disk_that_is_not_a_template_volume():
 def test_it_wants_a_mac_and_a_bridge_per_nic():
     with pytest.raises(ValueError, match="one MAC and one bridge per vif"):
         naming.clone_config(TEMPLATE, _spec(macs=["00:16:3e:aa:bb:01"]))
+
+
+def test_a_clone_gets_none_of_the_templates_pci_devices():
+    """A device goes to one domU at a time: N clones naming it would all claim it."""
+    text = TEMPLATE + 'pci = ["0000:03:00.0", "04:00.1,permissive=1"]\npci_permissive = 1\n'
+    assert naming.pci_devices(text) == ["0000:03:00.0", "04:00.1,permissive=1"]
+    clone = naming.clone_config(text, _spec())
+    assert cfg.parse(clone).pci == ()
+    assert "pci" not in clone and "03:00.0" not in clone

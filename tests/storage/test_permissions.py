@@ -101,6 +101,18 @@ def test_it_renders_the_storage_pages(operator_client, sim_host, volume, iso):
         assert 'data-active="1"' not in response.content.decode()  # nothing running: no polling
 
 
+def test_it_counts_a_domus_extra_disk_as_in_use(operator, sim_host, volume):
+    from django.apps import apps
+
+    from storage.jobs.volumes import volume_in_use
+
+    domain = apps.get_model("domains", "Domain").objects.create(
+        host=sim_host, name="db1", memory_mb=512, owner=operator
+    )
+    domain.extra_volumes.add(volume)
+    assert "db1" in volume_in_use(volume)
+
+
 def test_it_refuses_to_delete_what_a_domu_uses(operator_client, operator, sim_host, volume, iso):
     from django.apps import apps
 
