@@ -13,18 +13,15 @@ target is a ratio of at most 2x between ten and one.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stack import job_stack  # noqa: E402
 
 
 def main() -> None:
@@ -36,31 +33,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="xenpanel-bench-clone-"))
-    from xenpanel.devservices import start_redis, start_worker_process
-
-    redis = start_redis(work)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "xenpanel.settings",
-        "XENPANEL_VAR_DIR": str(work / "var"),
-        "XENPANEL_REDIS_URL": redis.url,
-        "XENPANEL_DEFAULT_QUEUE": "bench",
-    }
-    os.environ.update(env)
-    py = str(ROOT / ".venv" / "bin" / "python")
-    subprocess.run([py, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
-    threads = max(1, math.ceil(args.concurrency / args.processes))
-    workers = [
-        start_worker_process(
-            py, queues=["bench"], threads=threads, name=f"clone{i}@%h", cwd=ROOT, env=env
-        )
-        for i in range(args.processes)
-    ]
-    try:
-        import django
-
-        django.setup()
+    with job_stack("clone", concurrency=args.concurrency, processes=args.processes) as threads:
         ones, tens = run_rounds(args)
         print(
             f"latency={args.latency_ms}ms workers={args.processes} processes x {threads} threads, "
@@ -72,12 +45,6 @@ def main() -> None:
         print(f"ratio {args.batch}/1 (best of each): {ratio:.2f}  (target <= 2.0)")
         medians = statistics.median(tens) / statistics.median(ones)
         print(f"ratio {args.batch}/1 (medians):      {medians:.2f}")
-    finally:
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            worker.wait(timeout=30)
-        redis.stop()
 
 
 def _fmt(times: list[float]) -> str:

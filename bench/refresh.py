@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stack import job_stack  # noqa: E402
 
 
 def main() -> None:
@@ -29,32 +27,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="xenpanel-bench-"))
-    from xenpanel.devservices import start_redis, start_worker_process
-
-    redis = start_redis(work)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "xenpanel.settings",
-        "XENPANEL_VAR_DIR": str(work / "var"),
-        "XENPANEL_REDIS_URL": redis.url,
-        "XENPANEL_DEFAULT_QUEUE": "bench",
-    }
-    os.environ.update(env)
-    py = str(ROOT / ".venv" / "bin" / "python")
-    subprocess.run([py, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
-    # Host jobs mostly wait on the network: one worker process per core, threads inside.
-    threads = max(1, args.concurrency // args.processes)
-    workers = [
-        start_worker_process(
-            py, queues=["bench"], threads=threads, name=f"bench{i}@%h", cwd=ROOT, env=env
-        )
-        for i in range(args.processes)
-    ]
-    try:
-        import django
-
-        django.setup()
+    with job_stack("bench", concurrency=args.concurrency, processes=args.processes) as threads:
         from django.db import transaction
 
         from dom0.sim import SimHost
@@ -104,12 +77,6 @@ def main() -> None:
         print(f"all hosts: {full:.3f} s (best of 3: {', '.join(f'{s:.3f}' for s in alls)})")
         print(f"ratio all/one: {full / single:.2f}  (target <= 3.0)")
         print(f"hosts refreshed: {Host.objects.exclude(refreshed_at=None).count()}")
-    finally:
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            worker.wait(timeout=30)
-        redis.stop()
 
 
 if __name__ == "__main__":

@@ -193,6 +193,15 @@ class DomainNic(models.Model):
         return self.domain.get_absolute_url()
 
 
+class MadeState(models.TextChoices):
+    """Where a snapshot or template is in its life: made by a job, ready, or failed."""
+
+    CREATING = "creating", "Creating"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+    DELETING = "deleting", "Deleting"
+
+
 class SnapshotMode(models.TextChoices):
     RUNNING = "running", "Running (crash-consistent, like pulling the plug)"
     PAUSED = "paused", "Paused for the snapshot (consistent across disks, a second's pause)"
@@ -202,11 +211,7 @@ class SnapshotMode(models.TextChoices):
 class DomainSnapshot(models.Model):
     """One atomic `zfs snapshot` of all of a domU's volumes, with its config of that moment."""
 
-    class State(models.TextChoices):
-        CREATING = "creating", "Creating"
-        READY = "ready", "Ready"
-        FAILED = "failed", "Failed"
-        DELETING = "deleting", "Deleting"
+    State = MadeState
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="snapshots")
@@ -247,11 +252,7 @@ class DomainSnapshot(models.Model):
 class DomainTemplate(Owned):
     """A stopped domU turned read-only: its config and a snapshot of its volumes to clone."""
 
-    class State(models.TextChoices):
-        CREATING = "creating", "Creating"
-        READY = "ready", "Ready"
-        FAILED = "failed", "Failed"
-        DELETING = "deleting", "Deleting"
+    State = MadeState
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     host = models.ForeignKey(

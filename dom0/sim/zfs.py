@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import zfs_data
+from . import zfs_data, zfs_util
 from .result import CommandExit, SimResult, ok
 from .state import State
 from .zfs_destroy import zfs_destroy
@@ -24,35 +24,12 @@ from .zfsnames import ZfsValueError, check_name, nicenum, parse_size, round_up
 if TYPE_CHECKING:
     from .host import SimHost
 
-_VOLMODES = {"default": "default", "full": "full", "geom": "full", "dev": "dev", "none": "none"}
 _SETTABLE = {"volmode", "compression", "volblocksize", "mountpoint", "sync", "checksum"}
 _SETTABLE |= {"readonly"}
 
 
 def device(name: str) -> str:
     return zfs_data.device(name)
-
-
-def _create_props(opts: list[tuple[str, str]], target: str) -> dict[str, str]:
-    props: dict[str, str] = {}
-    for flag, value in opts:
-        if flag != "-o":
-            continue
-        key, sep, val = value.partition("=")
-        if not sep:
-            raise CommandExit(2, "missing '=' for property=value argument")
-        if key not in _SETTABLE:
-            raise CommandExit(1, f"cannot create '{target}': invalid property '{key}'")
-        if key == "volmode":
-            if val not in _VOLMODES:
-                raise CommandExit(
-                    1,
-                    f"cannot create '{target}': 'volmode' must be one of "
-                    "'default | full | geom | dev | none'",
-                )
-            val = _VOLMODES[val]
-        props[key] = val
-    return props
 
 
 def zfs_create(host: SimHost, args: list[str]) -> SimResult:
@@ -68,7 +45,7 @@ def zfs_create(host: SimHost, args: list[str]) -> SimResult:
                 volsize = parse_size(value)
             except ZfsValueError as exc:
                 raise CommandExit(1, f"bad volume size '{value}': {exc}") from exc
-    props = _create_props(opts, name)
+    props = zfs_util.create_props(opts, name, _SETTABLE, missing_rc=2)
     try:
         check_name(name)
     except ZfsValueError as exc:

@@ -15,6 +15,7 @@ from . import zfs_data
 from .result import CommandExit, SimResult, ok
 from .state import State
 from .zfs_space import Space
+from .zfs_util import VOLMODES as _VOLMODES
 from .zfs_util import getopts, usage
 from .zfsnames import VOLBLOCKSIZE, ZfsValueError, nicenum, parse_size
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from .host import SimHost
 
 _ON_OFF = {"readonly": ("on", "off")}
-_VOLMODES = {"default": "default", "full": "full", "geom": "full", "dev": "dev", "none": "none"}
+
 _SETTABLE = {"volsize", "readonly", "volmode", "compression", "sync", "checksum", "mountpoint"}
 FAILED = 255
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import zfs_data
+from . import zfs_data, zfs_util
 from .result import CommandExit, SimResult, ok
 from .state import State
 from .zfs_destroy import dependents, remove
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from .host import SimHost
 
 _CLONE_PROPS = {"volmode", "compression", "mountpoint", "sync", "checksum", "readonly"}
-_VOLMODES = {"default": "default", "full": "full", "geom": "full", "dev": "dev", "none": "none"}
 
 
 def _next_txg(state: State) -> int:
@@ -169,30 +168,6 @@ def zfs_rollback(host: SimHost, args: list[str]) -> SimResult:
     return ok()
 
 
-def _clone_props(opts: list[tuple[str, str]], target: str) -> dict[str, str]:
-    props: dict[str, str] = {}
-    for flag, value in opts:
-        if flag != "-o":
-            continue
-        key, sep, val = value.partition("=")
-        if not sep:
-            raise CommandExit(1, "missing '=' for property=value argument")
-        if key not in _CLONE_PROPS:
-            raise CommandExit(1, f"cannot create '{target}': invalid property '{key}'")
-        if key == "volmode":
-            if val not in _VOLMODES:
-                raise CommandExit(
-                    1,
-                    f"cannot create '{target}': 'volmode' must be one of "
-                    "'default | full | geom | dev | none'",
-                )
-            val = _VOLMODES[val]
-        if key == "readonly" and val not in ("on", "off"):
-            raise CommandExit(1, f"cannot create '{target}': 'readonly' must be one of 'on | off'")
-        props[key] = val
-    return props
-
-
 def _check_target(state: State, target: str) -> None:
     try:
         check_name(target)
@@ -219,7 +194,7 @@ def zfs_clone(host: SimHost, args: list[str]) -> SimResult:
     if len(rest) > 2:
         raise usage("clone", "too many arguments")
     source, target = rest
-    props = _clone_props(opts, target)
+    props = zfs_util.create_props(opts, target, _CLONE_PROPS, missing_rc=1)
     with host.store.edit() as state:
         snap = _open_snapshot(state, source)
         _check_target(state, target)

@@ -50,3 +50,34 @@ def busy(host: SimHost, state: State, name: str) -> bool:
         for dom in state["domains"].values()
         for disk in dom["disks"]
     )
+
+
+#: zfs's volmode values (geom is the old name of full).
+VOLMODES = {"default": "default", "full": "full", "geom": "full", "dev": "dev", "none": "none"}
+
+
+def create_props(
+    opts: list[tuple[str, str]], target: str, allowed: set[str], *, missing_rc: int
+) -> dict[str, str]:
+    """Return the `-o key=value` properties of `zfs create`/`zfs clone`, refused as zfs does."""
+    props: dict[str, str] = {}
+    for flag, value in opts:
+        if flag != "-o":
+            continue
+        key, sep, val = value.partition("=")
+        if not sep:
+            raise CommandExit(missing_rc, "missing '=' for property=value argument")
+        if key not in allowed:
+            raise CommandExit(1, f"cannot create '{target}': invalid property '{key}'")
+        if key == "volmode":
+            if val not in VOLMODES:
+                raise CommandExit(
+                    1,
+                    f"cannot create '{target}': 'volmode' must be one of "
+                    "'default | full | geom | dev | none'",
+                )
+            val = VOLMODES[val]
+        if key == "readonly" and val not in ("on", "off"):
+            raise CommandExit(1, f"cannot create '{target}': 'readonly' must be one of 'on | off'")
+        props[key] = val
+    return props
