@@ -31,9 +31,12 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=12, help="threads in all workers")
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL server")
     args = parser.parse_args()
 
-    with job_stack("clone", concurrency=args.concurrency, processes=args.processes) as threads:
+    with job_stack(
+        "clone", concurrency=args.concurrency, processes=args.processes, postgres=args.postgres
+    ) as threads:
         ones, tens = run_rounds(args)
         print(
             f"latency={args.latency_ms}ms workers={args.processes} processes x {threads} threads, "

@@ -17,13 +17,22 @@ sys.path.insert(0, str(ROOT))
 
 
 @contextmanager
-def job_stack(name: str, *, concurrency: int, processes: int) -> Iterator[int]:
-    """Start Redis and `processes` workers sharing `concurrency` threads; set Django up; yield
-    the threads per process. Everything stops on exit."""
+def job_stack(
+    name: str, *, concurrency: int, processes: int, postgres: bool = False
+) -> Iterator[int]:
+    """Start Redis (and with `postgres` a throwaway PostgreSQL instead of SQLite) and `processes`
+    workers sharing `concurrency` threads; set Django up; yield the threads per process.
+    Everything stops on exit."""
     work = Path(tempfile.mkdtemp(prefix=f"xenpanel-bench-{name}-"))
     from xenpanel.devservices import start_redis, start_worker_process
 
     redis = start_redis(work)
+    database = None
+    if postgres:
+        from tests.support.postgres import start_postgres
+
+        database = start_postgres(work)
+        os.environ["XENPANEL_DATABASE_URL"] = database.url
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "xenpanel.settings",
@@ -53,3 +62,5 @@ def job_stack(name: str, *, concurrency: int, processes: int) -> Iterator[int]:
         for worker in workers:
             worker.wait(timeout=30)
         redis.stop()
+        if database is not None:
+            database.stop()

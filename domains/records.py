@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from django.db.models import Max
@@ -188,24 +189,42 @@ def never_made(domain: Domain) -> bool:
     return volume is not None and volume.state == Volume.State.CREATING
 
 
+#: How long a running domU's CPU time and "seen" time may lag what `xl list` last showed.
+REWRITE_SEEN_AFTER = timedelta(seconds=5)
+
+
+def _observed(domain: Domain) -> tuple[Any, ...]:
+    return (domain.state, domain.state_letters, domain.domid, domain.mem_mib, domain.cpu_seconds)
+
+
 def apply_rows(host_id: int, rows: Iterable[Mapping[str, Any]]) -> list[Domain]:
     """Write the observed state of every managed domU on a host from one `xl list`."""
     by_name = {str(r["name"]): r for r in rows if r.get("domid") != 0}
     now = timezone.now()
     domains = list(Domain.objects.filter(host_id=host_id))
+    changed = []
     for domain in domains:
+        before = _observed(domain)
         row = by_name.get(domain.name)
         if row is None:
             domain.state, domain.state_letters, domain.domid = DomainState.NOT_RUNNING, "", None
             domain.cpu_seconds = domain.mem_mib = None
-            continue
-        domain.state = state_of(row)
-        domain.state_letters = str(row.get("state_letters", ""))
-        domain.domid = row.get("domid")
-        domain.cpu_seconds = row.get("cpu_seconds")
-        domain.mem_mib = row.get("mem_mib")
-        domain.last_seen_at = now
-    Domain.objects.bulk_update(domains, _OBSERVED)
+        else:
+            domain.state = state_of(row)
+            domain.state_letters = str(row.get("state_letters", ""))
+            domain.domid = row.get("domid")
+            domain.cpu_seconds = row.get("cpu_seconds")
+            domain.mem_mib = row.get("mem_mib")
+        # Only what changed, or a running row not written for a while (its CPU time and "seen"
+        # age): ten jobs finishing at once on one host would otherwise each rewrite every row.
+        stale = row is not None and (
+            domain.last_seen_at is None or now - domain.last_seen_at >= REWRITE_SEEN_AFTER
+        )
+        if stale or _observed(domain)[:4] != before[:4]:
+            if row is not None:
+                domain.last_seen_at = now
+            changed.append(domain)
+    Domain.objects.bulk_update(changed, _OBSERVED)
     # A domU that is not running starts from its file next time: nothing is pending any more.
     # (An update of its own, so an edit saved during this poll is not overwritten.)
     stopped = list(

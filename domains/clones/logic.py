@@ -23,14 +23,23 @@ SNAPSHOT = "template"
 
 
 def template_volumes(template: DomainTemplate) -> list[Volume]:
-    """Return the template's volumes in the order of its config's disks (boot disk first)."""
+    """Return the template's volumes in the order of its config's disks (boot disk first).
+
+    Kept on the instance: the picker asks once per clone of a batch, and a template's volumes do
+    not change while one request or job holds it.
+    """
+    cached: list[Volume] | None = getattr(template, "_ordered_volumes", None)
+    if cached is not None:
+        return list(cached)
     by_dataset = {v.dataset: v for v in template.volumes.all()}
     try:
         order = config_disks(template.config_text)
     except ValueError:
         order = []
     ordered = [by_dataset.pop(d) for d in order if d in by_dataset]
-    return ordered + sorted(by_dataset.values(), key=lambda v: v.dataset)
+    ordered += sorted(by_dataset.values(), key=lambda v: v.dataset)
+    template._ordered_volumes = ordered  # type: ignore[attr-defined]
+    return list(ordered)
 
 
 def snapshot_of(template: DomainTemplate, volume: Volume) -> str:
