@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from dom0 import errors
+from dom0.migration_errors import classify_xl_migrate_error, classify_zfs_send_recv_error
 from dom0.snapshots import classify_zfs_snapshot_error
 from dom0.validate import redact_url
 
@@ -74,6 +75,11 @@ def classify_error(argv: Sequence[str], rc: int, stdout: str, stderr: str) -> er
 
 
 def _classify_xl(stderr: str, kw: dict[str, Any]) -> errors.Dom0Error | None:
+    argv = kw["argv"] or []
+    # The receiver's messages share xl migrate's stderr, so its rules come before the general ones.
+    if len(argv) > 1 and argv[1] == "migrate":
+        if found := classify_xl_migrate_error(stderr, kw):
+            return found
     if "cannot init xl context" in stderr:
         return errors.XenNotRunning(
             "Xen is not running on the host (xl cannot connect to the hypervisor)",
@@ -185,6 +191,8 @@ def _xl_device_failure(stderr: str, kw: dict[str, Any]) -> errors.Dom0Error | No
 
 
 def _classify_zfs(stderr: str, kw: dict[str, Any]) -> errors.Dom0Error | None:
+    if found := classify_zfs_send_recv_error(stderr, kw):
+        return found
     if found := classify_zfs_snapshot_error(stderr, kw):
         return found
     match = _ZFS_RE.search(stderr)

@@ -339,3 +339,27 @@ def mv(src: str, dst: str, *, policy: PathPolicy = DEFAULT_POLICY) -> list[str]:
     source = validate.abs_path(src, "source", policy.writable_roots)
     target = validate.abs_path(dst, "destination", policy.writable_roots)
     return ["mv", "-f", source, target]
+
+
+# --- moving domUs between Dom0s (issue 14): dom0/migration_commands.py -------------------------
+from dom0.migration_commands import (  # noqa: E402
+    migrate_ssh_command,
+    xl_migrate,
+    xl_migrate_receive,
+    zfs_receive_resume_token,
+    zfs_recv,
+    zfs_recv_abort,
+    zfs_send,
+    zfs_send_resume,
+)
+
+__all__ += [
+    "migrate_ssh_command",
+    "xl_migrate",
+    "xl_migrate_receive",
+    "zfs_receive_resume_token",
+    "zfs_recv",
+    "zfs_recv_abort",
+    "zfs_send",
+    "zfs_send_resume",
+]

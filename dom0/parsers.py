@@ -431,3 +431,33 @@ def parse_sysctl(text: str) -> list[str]:
 def parse_sysrc(text: str) -> list[str]:
     """Parse `sysrc -n a b ...`: one value per line, in order."""
     return text.splitlines()
+
+
+# --- moving domUs between Dom0s (issue 14): dom0/migration_parsers.py --------------------------
+from dom0.migration_parsers import (  # noqa: E402
+    MigrationOutcome,
+    MigrationPhase,
+    MigrationProgress,
+    SendEstimate,
+    SendProgress,
+    SendStream,
+    parse_receive_resume_token,
+    parse_xl_migrate_progress,
+    parse_zfs_send_estimate,
+    parse_zfs_send_progress,
+    read_zfs_send_progress,
+)
+
+__all__ += [
+    "MigrationOutcome",
+    "MigrationPhase",
+    "MigrationProgress",
+    "SendEstimate",
+    "SendProgress",
+    "SendStream",
+    "parse_receive_resume_token",
+    "parse_xl_migrate_progress",
+    "parse_zfs_send_estimate",
+    "parse_zfs_send_progress",
+    "read_zfs_send_progress",
+]

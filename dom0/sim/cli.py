@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .host import SimHost
-from .result import SimTimeout, SimUnreachable
+from .result import CommandExit, SimTimeout, SimUnreachable
 
 
 def main(state_dir: str | Path, tool: str, argv: Sequence[str]) -> int:
@@ -17,6 +17,26 @@ def main(state_dir: str | Path, tool: str, argv: Sequence[str]) -> int:
     would look to the panel.
     """
     host = SimHost(state_dir)
+    from .streams import StreamIO, streaming_handler
+
+    streaming = streaming_handler(tool, argv)
+    if streaming is not None:
+        # zfs send/recv and xl migrate read and write as they go, on the real standard streams.
+        try:
+            _args, early = host.prelude([tool, *argv], None)
+        except (SimUnreachable, SimTimeout):
+            return _unreachable(state_dir)
+        if early is not None:
+            sys.stdout.write(early.stdout)
+            sys.stderr.write(early.stderr)
+            return early.rc
+        streams = StreamIO(sys.stdin.buffer, sys.stdout.buffer, sys.stderr.buffer)
+        try:
+            rc = streaming(host, list(argv), streams)
+        except CommandExit as exc:
+            rc = streams.exit(exc)
+        sys.stdout.flush()
+        return rc
     # Only the digest tools read stdin, and only when given no file.
     files = [a for a in argv if not a.startswith("-")]
     stdin = None
@@ -25,12 +45,15 @@ def main(state_dir: str | Path, tool: str, argv: Sequence[str]) -> int:
     try:
         result = host.run([tool, *argv], stdin=stdin)
     except (SimUnreachable, SimTimeout):
-        sys.stderr.write(
-            f"ssh: connect to host {Path(state_dir).name} port 22: Operation timed out\n"
-        )
-        return 255
+        return _unreachable(state_dir)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
     sys.stdout.flush()
     sys.stderr.flush()
     return result.rc
+
+
+def _unreachable(state_dir: str | Path) -> int:
+    sys.stderr.write(f"ssh: connect to host {Path(state_dir).name} port 22: Operation timed out\n")
+    sys.stderr.flush()
+    return 255

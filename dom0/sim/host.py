@@ -6,11 +6,15 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import fs
 from .result import CommandExit, SimResult, SimTimeout, SimUnreachable, fail
 from .seed import apply_readiness
 from .state import StateStore
+
+if TYPE_CHECKING:
+    from .streams import SimProcess
 
 
 def _tools() -> dict[str, Callable[[SimHost, list[str], bytes | None], SimResult]]:
@@ -105,6 +109,50 @@ class SimHost:
         self, argv: Sequence[str], stdin: bytes | None = None, timeout: float | None = None
     ) -> SimResult:
         """Run one command on the host as argv and return what it printed and its exit code."""
+        args, early = self.prelude(argv, timeout)
+        if early is not None:
+            return early
+        tool = args[0].rsplit("/", 1)[-1]
+        from .streams import run_buffered, streaming_handler
+
+        streaming = streaming_handler(tool, args[1:])
+        if streaming is not None:
+            return run_buffered(self, streaming, args[1:], stdin)
+        try:
+            return TOOLS[tool](self, args[1:], stdin)
+        except CommandExit as exc:
+            return exc.result()
+
+    def popen(self, argv: Sequence[str], timeout: float | None = None) -> SimProcess:
+        """Start one command in a thread with stdin/stdout/stderr pipes (streams.py).
+
+        The command runs as `run` would, but reads and writes as it goes: `zfs send` writes its
+        stream to `proc.stdout`, `zfs recv` reads `proc.stdin`, progress lines arrive on
+        `proc.stderr`. SimUnreachable/SimTimeout are raised here, as by `run`.
+        """
+        from .streams import SimProcess, StreamIO, streaming_handler
+
+        args, early = self.prelude(argv, timeout)
+        tool = args[0].rsplit("/", 1)[-1]
+        streaming = None if early is not None else streaming_handler(tool, args[1:])
+
+        def target(streams: StreamIO) -> int:
+            if streaming is not None:
+                return streaming(self, args[1:], streams)
+            data = None
+            if early is None and tool in ("sha256", "sha512"):
+                data = streams.stdin.read()
+            result = early if early is not None else self.run(args, stdin=data)
+            streams.stdout.write(result.stdout.encode("utf-8", "surrogateescape"))
+            streams.stderr.write(result.stderr.encode("utf-8", "replace"))
+            return result.rc
+
+        return SimProcess(self, args, target)
+
+    def prelude(
+        self, argv: Sequence[str], timeout: float | None
+    ) -> tuple[list[str], SimResult | None]:
+        """Apply the injected faults; return argv as strings and an early result, if any."""
         if not argv:
             raise ValueError("empty argv")
         state = self.store.read()
@@ -122,14 +170,13 @@ class SimHost:
         for prefix, (rc, stderr) in faults["fail"].items():
             words = prefix.split()
             if [tool, *args[1:]][: len(words)] == words:
-                return SimResult(int(rc), "", stderr if stderr.endswith("\n") else stderr + "\n")
+                return args, SimResult(
+                    int(rc), "", stderr if stderr.endswith("\n") else stderr + "\n"
+                )
         handler = TOOLS.get(tool)
         if handler is None or (tool == "xl" and "xen-tools" not in state["packages"]):
-            return fail(127, f"{tool}: Command not found.")
-        try:
-            return handler(self, args[1:], stdin)
-        except CommandExit as exc:
-            return exc.result()
+            return args, fail(127, f"{tool}: Command not found.")
+        return args, None
 
     # -- control from tests and the demo -------------------------------------------------------
 
@@ -191,6 +238,18 @@ class SimHost:
         FreeBSD libxl, whose pciback paths are /dev/null so every pci-assignable call fails."""
         with self.store.edit() as state:
             state["pciback"] = present
+
+    def set_stream_options(
+        self, *, rate: int | None = None, progress_interval: float | None = None
+    ) -> None:
+        """Throttle `zfs send` to `rate` bytes/s (0 = no limit) and set the seconds between its
+        progress lines (1.0, as zfs), so tests and the demo can watch a send progress."""
+        with self.store.edit() as state:
+            opts = state.setdefault("stream", {})
+            if rate is not None:
+                opts["rate"] = int(rate)
+            if progress_interval is not None:
+                opts["progress_interval"] = float(progress_interval)
 
     def set_pv_drivers(self, name: str, present: bool) -> None:
         """Say whether a domU's guest runs PV drivers (graceful shutdown without -F)."""

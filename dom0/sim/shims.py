@@ -37,7 +37,14 @@ sys.exit(main({state_dir!r}, {tool!r}, sys.argv[1:]))
 
 
 def make_shims(state_dir: str | Path, out_dir: str | Path) -> Path:
-    """Write the shims for the host in `state_dir` into `out_dir` and return `out_dir`."""
+    """Write the shims for the host in `state_dir` into `out_dir` and return `out_dir`.
+
+    Besides the tools, `ssh` is the simulator's (sshshim.py): run on this host, it reaches
+    another simulated host by name, as `xl migrate` and a Dom0-to-Dom0 `zfs send | ssh ... zfs
+    recv` need.
+    """
+    from .sshshim import write_ssh_shim
+
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     state = str(Path(state_dir).resolve())
@@ -50,4 +57,5 @@ def make_shims(state_dir: str | Path, out_dir: str | Path) -> Path:
             encoding="utf-8",
         )
         shim.chmod(0o755)
+    write_ssh_shim(state_dir, out)
     return out

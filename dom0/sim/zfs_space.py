@@ -55,6 +55,8 @@ PROPS = (
     "usedbydataset",
     "usedbyrefreservation",
     "written",
+    "guid",
+    "receive_resume_token",
 )
 ALIASES = {"avail": "available", "refer": "referenced", "refreserv": "refreservation"}
 ALIASES |= {"reserv": "reservation", "rdonly": "readonly", "usedsnap": "usedbysnapshots"}
@@ -228,6 +230,11 @@ class Space:
             return None if snap else int(getattr(self, prop)(name))
         if prop == "written":
             return self.written(name) if not snap else None
+        if prop == "guid":
+            # The sim keeps 128-bit hex ids; zfs prints a 64-bit number (snapshots only here).
+            return int(ds["guid"][:16], 16) if snap and ds.get("guid") else None
+        if prop == "receive_resume_token":
+            return None if snap else ds.get("resume_token")
         values: dict[str, int | str | None] = {
             "name": name,
             "type": ds["type"],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
@@ -67,6 +67,53 @@ class RunningCommand(Protocol):
     def cancel(self) -> Result: ...
 
 
+class ByteReader(Protocol):
+    """A command's stdout while it runs."""
+
+    def read(self, size: int, /) -> bytes:
+        """Return 1 to `size` bytes as soon as some are there; b"" at the end of the stream."""
+        ...
+
+
+class ByteWriter(Protocol):
+    """A command's stdin while it runs."""
+
+    def write(self, data: bytes, /) -> int | None:
+        """Write all of data, blocking while the command does not read; OSError once it is gone."""
+        ...
+
+    def close(self) -> None:
+        """Send EOF: the command sees the end of its input."""
+        ...
+
+
+@runtime_checkable
+class StreamingCommand(Protocol):
+    """A command started with `Transport.stream`: its stdin and stdout are live byte streams.
+
+    Read stdout to EOF (or the command stalls once the transport's buffer fills); close stdin when
+    done writing. Stderr is read for you in the background so it can never stall the command:
+    `stderr_lines()` yields its lines as they come (e.g. `zfs send -v` progress, one a second) and
+    `wait()` returns all of it (the end of it, for very long output) in `Result.stderr`.
+    Past the `timeout` given to `stream`, the command is killed: stdout ends, stdin writes fail
+    and `wait()` raises CommandTimeout.
+    """
+
+    argv: list[str]
+    stdin: ByteWriter
+    stdout: ByteReader
+
+    def stderr_lines(self) -> Iterator[str]: ...
+
+    def poll(self) -> Result | None: ...
+
+    def wait(self, timeout: float | None = None) -> Result:
+        """Wait for the exit; Result.stdout holds only what the caller left unread (its end)."""
+        ...
+
+    def cancel(self) -> Result: ...
+
+
 @runtime_checkable
 class Transport(Protocol):
     """Run argv commands on a host and move files to and from it."""
@@ -74,6 +121,10 @@ class Transport(Protocol):
     def run(self, argv: Sequence[str], *, timeout: float, stdin: bytes | None = None) -> Result: ...
 
     def start(self, argv: Sequence[str], *, timeout: float) -> RunningCommand: ...
+
+    def stream(self, argv: Sequence[str], *, timeout: float) -> StreamingCommand:
+        """Start argv with live stdin/stdout (e.g. one end of a `zfs send | zfs recv` relay)."""
+        ...
 
     def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None: ...
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import select
 import signal
 import subprocess
 import threading
@@ -20,6 +22,7 @@ from dom0.transports.base import (
     with_tool_dir,
 )
 from dom0.transports.localfs import LocalFiles, LocalFilesMixin
+from dom0.transports.streaming import EmptyReader, RefusingWriter, StreamBase
 
 #: How long a cancelled command gets to exit after SIGTERM before its group is SIGKILLed.
 TERM_GRACE = 2.0
@@ -180,6 +183,141 @@ class LocalCommand:
         return self._result
 
 
+class _PipeReader:
+    """A command's stdout pipe; read returns what is there (one read(2)), b"" at EOF."""
+
+    def __init__(self, pipe: IO[bytes]) -> None:
+        self.pipe = pipe  # unbuffered (bufsize=0), so read(n) is one read(2)
+
+    def read(self, size: int, /) -> bytes:
+        try:
+            return self.pipe.read(size) or b""
+        except (OSError, ValueError):
+            return b""  # closed under us by cancel/finish: the stream has ended
+
+
+class _PipeWriter:
+    """A command's stdin pipe; write writes everything (a raw write may write less)."""
+
+    def __init__(self, pipe: IO[bytes]) -> None:
+        self.pipe = pipe
+
+    def write(self, data: bytes, /) -> int:
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[self.pipe.write(view) or 0 :]
+        except ValueError as exc:  # written after close()
+            raise BrokenPipeError("stdin is closed") from exc
+        return len(data)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.pipe.close()
+
+
+class LocalStream(StreamBase):
+    """A subprocess in its own session with live stdin/stdout pipes (see base.StreamingCommand)."""
+
+    def __init__(self, argv: list[str], exec_argv: list[str], *, timeout: float) -> None:
+        super().__init__(argv, timeout)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stderr_thread: threading.Thread | None = None
+        try:
+            self._proc = subprocess.Popen(
+                exec_argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                close_fds=True,
+                bufsize=0,
+            )
+        except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+            # Mirror what sh says and returns, so job code sees the same thing over SSH.
+            self._rc_unstarted = 127 if not isinstance(exc, PermissionError) else 126
+            why = "not found" if self._rc_unstarted == 127 else "Permission denied"
+            self.stdin, self.stdout = RefusingWriter(), EmptyReader()
+            self._stderr.feed(f"{exec_argv[0]}: {why}\n".encode())
+            self._stderr.close()
+            return
+        assert self._proc.stdin and self._proc.stdout and self._proc.stderr
+        self.stdin = _PipeWriter(self._proc.stdin)
+        self.stdout = _PipeReader(self._proc.stdout)
+        self._stderr_thread = threading.Thread(
+            target=self._read_stderr, args=(self._proc.stderr.fileno(),), daemon=True
+        )
+        self._stderr_thread.start()
+        self._arm()
+
+    @property
+    def pid(self) -> int | None:
+        """The pid (and process group) of the command; None if it could not be started."""
+        return self._proc.pid if self._proc is not None else None
+
+    def _read_stderr(self, fd: int) -> None:
+        try:
+            while chunk := os.read(fd, 65536):
+                self._stderr.feed(chunk)
+        except OSError:
+            pass
+        finally:
+            self._stderr.close()
+
+    def _exited(self) -> bool:
+        return self._proc is None or self._proc.poll() is not None
+
+    def _wait_exit(self, until: float) -> bool:
+        if self._proc is None:
+            return True
+        try:
+            self._proc.wait(max(0.0, until - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def _terminate(self, hard: bool) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGKILL if hard else signal.SIGTERM)
+
+    def _returncode(self) -> int | None:
+        if self._proc is None:
+            return self._rc_unstarted
+        rc = self._proc.returncode
+        return None if rc is None else _shell_rc(rc)
+
+    def _leftover_stdout(self, until: float) -> bytes:
+        if self._proc is None or self._proc.stdout is None:
+            return b""
+        try:
+            fd = self._proc.stdout.fileno()
+        except ValueError:
+            return b""
+        out = bytearray()
+        # A daemon the command left behind may hold the pipe open: read only until `until`.
+        while (remaining := until - time.monotonic()) > 0:
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                break
+            chunk = self.stdout.read(65536)
+            if not chunk:
+                break
+            out.extend(chunk)
+        return bytes(out)
+
+    def _release(self) -> None:
+        if self._stderr_thread is not None:
+            self._stderr_thread.join(EOF_GRACE)
+        if self._proc is None:
+            return
+        self.stdin.close()
+        for pipe in (self._proc.stdout, self._proc.stderr):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+
+
 class LocalTransport(LocalFilesMixin, ClosingMixin):
     """Run argv lists (never a shell) on this machine; file operations on the local filesystem."""
 
@@ -198,6 +336,10 @@ class LocalTransport(LocalFilesMixin, ClosingMixin):
 
     def run(self, argv: Sequence[str], *, timeout: float, stdin: bytes | None = None) -> Result:
         return self.start(argv, timeout=timeout, stdin=stdin).wait()
+
+    def stream(self, argv: Sequence[str], *, timeout: float) -> LocalStream:
+        items = check_argv(argv)
+        return LocalStream(items, with_tool_dir(items, self.cfg.tool_dir), timeout=timeout)
 
     def close(self) -> None:
         """Nothing to release: each command owns its own process."""

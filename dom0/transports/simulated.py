@@ -7,11 +7,13 @@ simulated command itself still finishes in the background.
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from dom0 import errors
 from dom0.transports.base import (
@@ -23,9 +25,11 @@ from dom0.transports.base import (
     host_path,
 )
 from dom0.transports.localfs import LocalFiles, LocalFilesMixin
+from dom0.transports.streaming import StreamBase
 
 if TYPE_CHECKING:
     from dom0.sim import SimHost
+    from dom0.sim.streams import SimProcess
 
 
 class SimCommand:
@@ -110,6 +114,102 @@ class SimCommand:
         return self._result
 
 
+class _FileReader:
+    """The simulated command's stdout pipe: what is there (read1), b"" at EOF or once closed."""
+
+    def __init__(self, pipe: IO[bytes]) -> None:
+        self._pipe = pipe
+
+    def read(self, size: int, /) -> bytes:
+        try:
+            read1 = getattr(self._pipe, "read1", None)
+            return (read1(size) if read1 is not None else self._pipe.read(size)) or b""
+        except (OSError, ValueError):
+            return b""  # closed by kill()/cancel: the stream has ended
+
+
+class _FileWriter:
+    """The simulated command's stdin pipe."""
+
+    def __init__(self, pipe: IO[bytes]) -> None:
+        self._pipe = pipe
+
+    def write(self, data: bytes, /) -> int:
+        try:
+            self._pipe.write(data)
+        except ValueError as exc:  # closed by kill()/cancel
+            raise BrokenPipeError("stdin is closed") from exc
+        return len(data)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._pipe.close()
+
+
+class SimStream(StreamBase):
+    """A simulated command streaming over pipes (`SimHost.popen`, a thread in this process).
+
+    A thread cannot be killed: cancel and timeout close our ends of its pipes (SimProcess.kill),
+    so the command sees EOF / EPIPE and stops on its own; if it does not, it is reported as
+    cancelled (rc 143) anyway, as SimCommand does.
+    """
+
+    def __init__(self, proc: SimProcess, argv: list[str], *, timeout: float) -> None:
+        super().__init__(argv, timeout)
+        self._proc = proc
+        self.stdin = _FileWriter(proc.stdin)
+        self.stdout = _FileReader(proc.stdout)
+        self._stderr_thread = threading.Thread(
+            target=self._read_stderr, name=f"sim stderr {argv[0]}", daemon=True
+        )
+        self._stderr_thread.start()
+        self._arm()
+
+    def _read_stderr(self) -> None:
+        reader = _FileReader(self._proc.stderr)
+        try:
+            while chunk := reader.read(65536):
+                self._stderr.feed(chunk)
+        finally:
+            self._stderr.close()
+
+    def _exited(self) -> bool:
+        return self._proc.poll() is not None
+
+    def _wait_exit(self, until: float) -> bool:
+        try:
+            self._proc.wait(max(0.0, until - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def _terminate(self, hard: bool) -> None:
+        if hard:
+            self._proc.kill()
+        else:
+            self._proc.terminate()
+
+    def _returncode(self) -> int | None:
+        rc = self._proc.poll()
+        if rc is None:
+            return None
+        return 128 - rc if rc < 0 else rc
+
+    def _leftover_stdout(self, until: float) -> bytes:
+        if not self._exited():
+            return b""  # the thread outlived cancel; reading could block
+        out = bytearray()
+        while chunk := self.stdout.read(65536):
+            out.extend(chunk)
+        return bytes(out)
+
+    def _release(self) -> None:
+        self._stderr_thread.join(1.0 if not self._exited() else 5.0)
+        for pipe in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
+            with contextlib.suppress(OSError):
+                pipe.close()
+
+
 def _text(value: str | bytes) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
@@ -157,6 +257,23 @@ class SimTransport(LocalFilesMixin, ClosingMixin):
 
     def run(self, argv: Sequence[str], *, timeout: float, stdin: bytes | None = None) -> Result:
         return self.start(argv, timeout=timeout, stdin=stdin).wait()
+
+    def stream(self, argv: Sequence[str], *, timeout: float) -> SimStream:
+        """Start argv on the simulated host with live pipes (`SimHost.popen`)."""
+        from dom0.sim.result import SimTimeout, SimUnreachable
+
+        items = check_argv(argv)
+        try:
+            proc = self.sim.popen(items, timeout=timeout)
+        except SimUnreachable as exc:
+            raise errors.HostUnreachable(
+                f"simulated host {self.cfg.sim_dir} does not answer: {exc}"
+            ) from exc
+        except SimTimeout as exc:
+            raise errors.CommandTimeout(
+                f"{items[0]} did not finish within {timeout:g} s", argv=items
+            ) from exc
+        return SimStream(proc, items, timeout=timeout)
 
     def close(self) -> None:
         """Nothing to release: the simulator keeps its state on disk."""

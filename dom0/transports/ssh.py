@@ -27,9 +27,12 @@ from dom0.transports.base import (
     with_tool_dir,
 )
 from dom0.transports.hostkeys import fingerprint_sha256, parse_pinned_key
-from dom0.transports.sshcommand import SSHCommand, remote_command
+from dom0.transports.sshcommand import SSHCommand, SSHStream, remote_command
 
-__all__ = ["SSHCommand", "SSHTransport", "remote_command"]
+__all__ = ["SSHCommand", "SSHStream", "SSHTransport", "remote_command"]
+
+#: Bytes (and packets) after which paramiko itself would start a rekey; see `_connect`.
+CLIENT_REKEY_LIMIT = 2**62
 
 
 class SSHTransport(ClosingMixin):
@@ -108,6 +111,15 @@ class SSHTransport(ClosingMixin):
         live = client.get_transport()
         if live is not None:
             live.set_keepalive(15)
+            # paramiko starts a rekey after 512 MiB either way, and a rekey it starts while a
+            # channel streams can stall until "Key-exchange timed out waiting for key
+            # negotiation" (paramiko#822, still open; reproduced here on the second 512 MiB read
+            # from `cat`). Leave rekeying to sshd, which rekeys on its own RekeyLimit
+            # (sshd_config(5): "between 1G and 4G, depending on the cipher");
+            # tests/dom0/transports/test_stream_ssh.py checks that a rekey sshd starts
+            # mid-stream goes through.
+            live.packetizer.REKEY_BYTES = CLIENT_REKEY_LIMIT
+            live.packetizer.REKEY_PACKETS = CLIENT_REKEY_LIMIT
         return client
 
     def _mismatch(self, exc: paramiko.BadHostKeyException) -> errors.HostKeyMismatch:
@@ -155,6 +167,11 @@ class SSHTransport(ClosingMixin):
 
     def run(self, argv: Sequence[str], *, timeout: float, stdin: bytes | None = None) -> Result:
         return self.start(argv, timeout=timeout, stdin=stdin).wait()
+
+    def stream(self, argv: Sequence[str], *, timeout: float) -> SSHStream:
+        """Start argv on its own channel of this connection, stdin/stdout live (see SSHStream)."""
+        items = check_argv(argv)
+        return SSHStream(self, items, with_tool_dir(items, self.cfg.tool_dir), timeout=timeout)
 
     def signal_remote(self, pid: int, signal_name: str) -> None:
         """Send a signal to a remote process group (falling back to the single process)."""

@@ -20,6 +20,7 @@ import contextlib
 import re
 import select
 import shlex
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -28,6 +29,7 @@ import paramiko
 
 from dom0 import errors
 from dom0.transports.base import CANCELLED_RC, Result
+from dom0.transports.streaming import STDOUT_KEEP, StreamBase
 
 #: How long a cancelled command gets after SIGTERM before SIGKILL.
 TERM_GRACE = 2.0
@@ -197,3 +199,127 @@ class SSHCommand:
             seconds=time.monotonic() - self._started,
         )
         return self._result
+
+
+class _ChannelReader:
+    """The command's stdout: recv returns what has arrived (up to size), b"" at EOF or close."""
+
+    def __init__(self, chan: paramiko.Channel) -> None:
+        self._chan = chan
+
+    def read(self, size: int, /) -> bytes:
+        try:
+            return bytes(self._chan.recv(size))
+        except (paramiko.SSHException, OSError, EOFError):
+            return b""  # the connection is gone; wait() reports it
+
+
+class _ChannelWriter:
+    """The command's stdin: sendall, blocking while the remote window is full."""
+
+    def __init__(self, chan: paramiko.Channel) -> None:
+        self._chan = chan
+
+    def write(self, data: bytes, /) -> int:
+        try:
+            self._chan.sendall(data)
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise BrokenPipeError(f"SSH channel closed: {exc or type(exc).__name__}") from exc
+        return len(data)
+
+    def close(self) -> None:
+        with contextlib.suppress(paramiko.SSHException, OSError, EOFError):
+            self._chan.shutdown_write()
+
+
+class SSHStream(StreamBase):
+    """A command on its own exec channel with live stdin/stdout (see base.StreamingCommand).
+
+    A thread reads stderr the whole time: stdout and stderr share the channel's window, so unread
+    stderr would stop the command's stdout too. Stopping works as for SSHCommand (module doc).
+    """
+
+    def __init__(
+        self, owner: CommandOwner, argv: list[str], exec_argv: list[str], *, timeout: float
+    ) -> None:
+        super().__init__(argv, timeout)
+        self._owner = owner
+        self._pid: int | None = None
+        self._pid_known = threading.Event()
+        with owner.ssh_errors():
+            self._chan = owner.connection().open_session(timeout=owner.channel_timeout)
+            self._chan.exec_command(remote_command(exec_argv))
+        self.stdin = _ChannelWriter(self._chan)
+        self.stdout = _ChannelReader(self._chan)
+        self._stderr_thread = threading.Thread(
+            target=self._read_stderr, name=f"stderr {argv[0]}", daemon=True
+        )
+        self._stderr_thread.start()
+        self._arm()
+
+    @property
+    def remote_pid(self) -> int | None:
+        """The remote pid (and process group) of the command, once it has reported it."""
+        return self._pid
+
+    def _read_stderr(self) -> None:
+        head = b""  # stderr before the pid line is complete (it is the first thing written)
+        try:
+            while chunk := self._chan.recv_stderr(65536):
+                if self._pid_known.is_set():
+                    self._stderr.feed(chunk)
+                    continue
+                head += chunk
+                match = _PID_LINE.match(head)
+                if match:
+                    self._pid = int(match.group(1))
+                    head = head[match.end() :]
+                elif b"\n" not in head:
+                    continue  # the pid line is still on its way
+                self._pid_known.set()  # known, or the shell never ran the printf
+                if head:
+                    self._stderr.feed(head)
+        except (paramiko.SSHException, OSError, EOFError):
+            pass
+        finally:
+            if head and not self._pid_known.is_set():
+                self._stderr.feed(head)
+            self._pid_known.set()
+            self._stderr.close()
+
+    def _exited(self) -> bool:
+        return bool(self._chan.exit_status_ready() or self._chan.closed)
+
+    def _wait_exit(self, until: float) -> bool:
+        # status_event is set by the exit status and by the channel's close (death by signal).
+        return self._chan.status_event.wait(max(0.0, until - time.monotonic()))
+
+    def _terminate(self, hard: bool) -> None:
+        self._pid_known.wait(TERM_GRACE)
+        if self._pid is not None and not self._exited():
+            self._owner.signal_remote(self._pid, "KILL" if hard else "TERM")
+        if hard or self._pid is None:
+            # Unblocks our own readers and writers at once; the kill above stops the command.
+            self._chan.close()
+
+    def _returncode(self) -> int | None:
+        if not self._chan.exit_status_ready():
+            return None
+        status = self._chan.recv_exit_status()
+        # paramiko records no exit status for a command killed by a signal ("exit-signal").
+        return None if status < 0 else status
+
+    def _leftover_stdout(self, until: float) -> bytes:
+        chan, out = self._chan, bytearray()
+        while True:
+            while chan.recv_ready():
+                out.extend(chan.recv(65536))
+                del out[: max(0, len(out) - STDOUT_KEEP)]
+            remaining = until - time.monotonic()
+            if chan.eof_received or chan.closed or remaining <= 0:
+                return bytes(out)
+            select.select([chan], [], [], min(remaining, 0.1))
+
+    def _release(self) -> None:
+        self._stderr_thread.join(EOF_GRACE)
+        self._chan.close()
