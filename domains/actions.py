@@ -36,6 +36,10 @@ PROMOTE = "domain.promote"  # zfs promote its clone volumes: cut the template de
 TEMPLATE_DELETE = "template.delete"
 PCI_ASSIGNABLE = "host.pci_assignable"  # xl pci-assignable-add/-remove on a host (admins)
 PCI_LIST = "host.pci_list"  # read pciconf -l and xl pci-assignable-list
+# Moving domUs (issue 14): domains/migration/ and domains/jobs/migrate.py, evacuate.py.
+MIGRATE = "domain.migrate"  # live (xl migrate, shared storage) or storage (zfs send/recv)
+MIGRATION_CLEANUP = "domain.migration_cleanup"  # destroy superseded source volumes
+EVACUATE = "host.evacuate"  # parent job: migrate every running domU away, then maintenance
 
 #: The lifecycle buttons: action name -> (job kind, title verb, extra params).
 LIFECYCLE: dict[str, tuple[str, str, dict[str, Any]]] = {

@@ -12,6 +12,7 @@ class DomainsConfig(AppConfig):
         from domains import usage
         from domains.clones import logic as clones_logic
         from domains.host_panel import host_domains_context
+        from domains.migration.host_section import host_maintenance_context
         from domains.models import Domain, DomainTemplate
         from domains.observe import on_listing_observed
         from domains.pci.listing import host_pci_context
@@ -32,4 +33,7 @@ class DomainsConfig(AppConfig):
         storage_usage.register_maker(usage.volumes_being_made)
         register_section("domains", "domains/_host_panel.html", host_domains_context, order=10)
         register_section("pci", "domains/_host_pci.html", host_pci_context, order=30)
+        register_section(
+            "maintenance", "domains/_host_maintenance.html", host_maintenance_context, order=5
+        )
         listing_observed.connect(on_listing_observed, dispatch_uid="domains.observe")

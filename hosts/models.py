@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
@@ -65,6 +66,21 @@ class Host(models.Model):
     readiness_total = models.PositiveSmallIntegerField(null=True, blank=True)
     refreshed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Moving domUs (issue 14).
+    shared_storage = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Hosts with the same label reach the same disks at the same paths (shared "
+        "storage): their domUs can live-migrate between them without copying disks.",
+    )
+    # In maintenance: no new domUs are placed here and autostart is suspended, until an admin
+    # ends it (Evacuate moves the running domUs away first).
+    maintenance = models.BooleanField(default=False)
+    maintenance_since = models.DateTimeField(null=True, blank=True)
+    maintenance_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["name"]

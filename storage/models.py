@@ -38,6 +38,9 @@ class Volume(Owned):
     origin = models.CharField(max_length=320, blank=True)
     # Template volumes are `readonly=on`: nothing may change what clones are made from.
     readonly = models.BooleanField(default=False)
+    # The source copy a storage migration left behind: its domU now runs from a copy on another
+    # host; it is destroyed when the user confirms (until then it counts against the quota).
+    superseded = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["host__name", "dataset"]

@@ -526,6 +526,8 @@ WRITES: dict[str, Write] = {
     # jobs
     "jobs:cancel": Write(kwargs=code_of("job"), fields=NOTHING, n=5),
     "jobs:system_check": Write(fields=NOTHING, who=(ADMIN,), n=5),
+    # --- issue 14: migration ---
+    # --- issue 14: evacuation and maintenance ---
 }  # fmt: skip
 
 

@@ -281,6 +281,8 @@ TABLE: dict[str, Case] = {
     # refused by message (302) here: the world's domU host has no PCI listing
     "domains:pci_attach": Case(POST, owned_write(302), domain, {"bdf": "0000:03:00.0"}),
     "domains:pci_detach": Case(POST, owned_write(302), domain, {"bdf": "0000:03:00.0"}),
+    # --- issue 14: migration ---
+    # --- issue 14: evacuation and maintenance ---
 }
 
 #: GET URLs htmx requests with `HX-Request: true`: those whose view has a `request.htmx` branch

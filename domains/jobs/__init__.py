@@ -11,8 +11,10 @@ from domains.jobs import (  # noqa: F401
     create,
     delete,
     edit,
+    evacuate,
     lifecycle,
     media,
+    migrate,
     pci,
     snapshots,
 )

@@ -1,0 +1,1 @@
+"""Jobs: evacuate (issue 14)."""

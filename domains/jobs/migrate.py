@@ -1,0 +1,1 @@
+"""Jobs: migrate (issue 14)."""

@@ -1,0 +1,1 @@
+"""Moving domUs between Dom0s (issue 14): checks, the dialog, evacuation and maintenance."""
