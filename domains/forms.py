@@ -11,6 +11,8 @@ from accounts import access, quotas
 from dom0 import validate
 from dom0.errors import ValidationError as Dom0ValidationError
 from domains import cfg, macs
+from domains.migration.evacuation import maintenance_refusal
+from domains.migration.placement import suggest_host
 from domains.models import Domain, DomainNic, GuestType
 from hosts.models import Host
 from jobs.choices import JobStatus
@@ -221,6 +223,7 @@ class DomainForm(forms.Form):
     def __init__(self, *args: Any, user: Any, host: Host | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
+        self.suggested = self._suggest()
         self.host = host or self._chosen_host()
         self.settings: cfg.Settings | None = None
         self.dataset = ""
@@ -281,7 +284,17 @@ class DomainForm(forms.Form):
 
     def _chosen_host(self) -> Host | None:
         code = self.data.get("host") if self.is_bound else self.initial.get("host")
-        return (host_by_code(code) if code else None) or Host.objects.first()
+        # Not chosen yet: the suggested host (issue 14, most free memory that fits) first.
+        return (host_by_code(code) if code else None) or self.suggested or Host.objects.first()
+
+    def _suggest(self) -> Host | None:
+        def number(name: str) -> int:
+            try:
+                return max(0, int(str(self.data.get(name) or self.fields[name].initial)))
+            except ValueError:
+                return int(self.fields[name].initial)
+
+        return suggest_host(number("memory_mb"), number("vcpus"), user=self.user)
 
     @property
     def facts(self) -> dict[str, Any]:
@@ -301,6 +314,13 @@ class DomainForm(forms.Form):
             return func(*args)
         except Dom0ValidationError as exc:
             raise forms.ValidationError(exc.sentence) from exc
+
+    def clean_host(self) -> Host:
+        host = self.cleaned_data["host"]
+        refusal = maintenance_refusal(host)  # issue 14: nothing new is placed on it
+        if refusal:
+            raise forms.ValidationError(refusal)
+        return host
 
     def clean_name(self) -> str:
         name = self._check(validate.domain_name, self.cleaned_data["name"])

@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from domains import actions, records
+from domains.migration.evacuation import in_maintenance
 from domains.models import Domain
 from hosts.models import Host
 from jobs.choices import ACTIVE_JOB_STATUSES
@@ -66,6 +67,8 @@ def observe_domains(
         settle_stopped(host, domains, present)
         return
     candidates = autostart_candidates(domains, present)
+    if candidates and in_maintenance(host.pk):
+        return  # autostart is suspended while the host is in maintenance
     if candidates and not _autostart_pending(host):
         actions.queue_autostart(host, [d.pk for d in candidates], reason=reason)
 

@@ -3,6 +3,7 @@ from django.urls import path
 from domains import views
 from domains.clones import urls as clones_urls
 from domains.editing import urls as editing_urls
+from domains.migration import maintenance_urls
 from domains.migration import urls as migration_urls
 from domains.pci import urls as pci_urls
 from domains.snapshots import urls as snapshots_urls
@@ -30,3 +31,4 @@ urlpatterns += snapshots_urls.urlpatterns
 urlpatterns += clones_urls.urlpatterns
 urlpatterns += pci_urls.urlpatterns
 urlpatterns += migration_urls.urlpatterns
+urlpatterns += maintenance_urls.urlpatterns

@@ -61,10 +61,15 @@ class HostForm(forms.ModelForm):
             "default_bridge",
             "vnc_listen",
             "queue",
+            "shared_storage",
         ]
         help_texts = {
             "queue": "Leave empty for the central worker pool; set e.g. host.xen1 and start a "
             "worker on the Dom0 with -Q host.xen1 to run this host's jobs there.",
+            "shared_storage": "Hosts with the same label reach the same disks at the same paths "
+            "(e.g. one iSCSI or NFS store): their domUs move by live migration (xl migrate), "
+            "without copying disks. Leave empty for local disks: domUs then move by storage "
+            "migration (zfs send/recv).",
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -134,6 +139,12 @@ class HostForm(forms.ModelForm):
         value = self.cleaned_data.get("queue", "")
         if value and not _QUEUE_RE.fullmatch(value):
             raise forms.ValidationError("Use letters, digits, '.', '_' and '-' only.")
+        return value
+
+    def clean_shared_storage(self) -> str:
+        value = self.cleaned_data.get("shared_storage", "").strip()
+        if value and not _QUEUE_RE.fullmatch(value):
+            raise forms.ValidationError("Use letters, digits, '.', '_' and '-' only (at most 64).")
         return value
 
     def clean(self) -> dict[str, Any]:

@@ -527,7 +527,23 @@ WRITES: dict[str, Write] = {
     "jobs:cancel": Write(kwargs=code_of("job"), fields=NOTHING, n=5),
     "jobs:system_check": Write(fields=NOTHING, who=(ADMIN,), n=5),
     # --- issue 14: migration ---
+    "domains:migrate": Write(
+        kwargs=code_of("domain"),
+        valid=lambda w: {"target": str(w.local.code), "downtime": "shutdown"},
+        fields={"target": ref, "downtime": choice("shutdown", "pause")}, n=30,
+    ),
+    "domains:migration_cleanup": Write(
+        kwargs=code_of("domain"), valid=lambda w: {"confirm": "web1"}, fields={"confirm": text},
+        n=10,
+    ),
     # --- issue 14: evacuation and maintenance ---
+    "domains:evacuate": Write(
+        kwargs=code_of("host"), valid=lambda w: {"placement": "auto", "confirm": "yes"},
+        fields={"placement": choice("auto", "chosen"), "targets": ref, "confirm": choice("yes")},
+        who=(ADMIN,), n=30,
+    ),
+    "domains:maintenance_enter": Write(kwargs=code_of("host"), fields=NOTHING, who=(ADMIN,), n=5),
+    "domains:maintenance_end": Write(kwargs=code_of("host"), fields=NOTHING, who=(ADMIN,), n=5),
 }  # fmt: skip
 
 

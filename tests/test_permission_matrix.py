@@ -282,7 +282,15 @@ TABLE: dict[str, Case] = {
     "domains:pci_attach": Case(POST, owned_write(302), domain, {"bdf": "0000:03:00.0"}),
     "domains:pci_detach": Case(POST, owned_write(302), domain, {"bdf": "0000:03:00.0"}),
     # --- issue 14: migration ---
+    "domains:migrate": Case(GET, owned_write(200), domain),
+    "domains:migrate_checks": Case(GET, owned_write(200), domain),
+    # refused by message (302): the world's domU has no source volumes left by a migration
+    "domains:migration_cleanup": Case(POST, owned_write(302), domain, {"confirm": "web1"}),
     # --- issue 14: evacuation and maintenance ---
+    "domains:maintenance_panel": Case(GET, signed_in(200), host),
+    "domains:evacuate": Case(GET, admins_only(200), host),
+    "domains:maintenance_enter": Case(POST, admins_only(302), host),
+    "domains:maintenance_end": Case(POST, admins_only(302), host),  # refused by message here
 }
 
 #: GET URLs htmx requests with `HX-Request: true`: those whose view has a `request.htmx` branch
@@ -305,6 +313,7 @@ HTMX_POLLED = (
     "storage:host",
     "jobs:progress",
     "domains:pci_host_panel",
+    "domains:maintenance_panel",
 )
 #: django-htmx's HttpResponseStopPolling: a partial that tells htmx to stop polling.
 STOP_POLLING = 286

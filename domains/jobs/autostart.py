@@ -5,6 +5,7 @@ import time
 from dom0.errors import Dom0Error, HostUnreachable
 from domains import actions
 from domains.jobs.common import read_back, start_domain
+from domains.migration.evacuation import in_maintenance
 from domains.models import Domain
 from jobs import locks
 from jobs.context import JobContext, StepFailed
@@ -20,6 +21,11 @@ def autostart(ctx: JobContext) -> str:
     domU's own lock is taken while it is started, so a job someone queued on it (a shutdown, a
     delete) never runs at the same time; a domU whose lock another job holds is skipped.
     """
+    host = ctx.target("host")
+    if host is not None and in_maintenance(host.pk):
+        # Queued before an admin put the host in maintenance: nothing starts there until it ends.
+        ctx.note("Skip autostart", f"{host.name} is in maintenance: autostart is suspended")
+        return f"Started nothing: {host.name} is in maintenance"
     ids = [int(i) for i in ctx.job.params.get("domain_ids", [])]
     by_id = {d.pk: d for d in Domain.objects.select_related("host").filter(pk__in=ids)}
     ordered = [by_id[i] for i in ids if i in by_id]
