@@ -21,7 +21,8 @@ from hosts.keys import ensure_panel_key
 from hosts.models import Host
 from hosts.simhosts import create_sim_host
 
-DEMO_HOSTS = [("xen-demo1", "ready"), ("xen-lab2", "unready")]
+# Two ready hosts to move domUs between, and one that fails two readiness items.
+DEMO_HOSTS = [("xen-demo1", "ready"), ("xen-demo2", "ready"), ("xen-lab2", "unready")]
 
 
 class Command(BaseCommand):
@@ -41,7 +42,10 @@ class Command(BaseCommand):
         username, password = self._admin()
         ensure_panel_key()
         for name, profile in DEMO_HOSTS:
-            create_sim_host(name, profile=profile, vnc_servers=True)
+            # The simulated hosts share this machine's loopback: a domU moved to xen-demo2 would
+            # find its VNC port still held by its paused copy on xen-demo1. xen-demo2 runs no
+            # VNC servers, so a migration to it completes (its consoles are not viewable).
+            create_sim_host(name, profile=profile, vnc_servers=name != "xen-demo2")
         self.stdout.write(f"Admin user: {username}  password: {password}")
 
     def _power_off(self) -> None:
