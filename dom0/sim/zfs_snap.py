@@ -20,7 +20,7 @@ from .result import CommandExit, SimResult, ok
 from .state import State
 from .zfs_destroy import dependents, remove
 from .zfs_space import Space, snapshots_of
-from .zfs_util import busy, getopts, usage
+from .zfs_util import busy, getopts, open_snapshot, usage
 from .zfsnames import ZfsValueError, check_name
 
 if TYPE_CHECKING:
@@ -109,18 +109,6 @@ def zfs_snapshot(host: SimHost, args: list[str]) -> SimResult:
     return ok()
 
 
-def _open_snapshot(state: State, name: str) -> dict[str, Any]:
-    ds = state["datasets"].get(name)
-    if ds is None:
-        raise CommandExit(1, f"cannot open '{name}': dataset does not exist")
-    if ds["type"] != "snapshot":
-        raise CommandExit(
-            1, f"cannot open '{name}': operation not applicable to datasets of this type"
-        )
-    snapshot: dict[str, Any] = ds
-    return snapshot
-
-
 def zfs_rollback(host: SimHost, args: list[str]) -> SimResult:
     opts, rest = getopts(args, "rRf")
     flags = {flag for flag, _ in opts}
@@ -130,7 +118,7 @@ def zfs_rollback(host: SimHost, args: list[str]) -> SimResult:
         raise usage("rollback", "too many arguments")
     target = rest[0]
     with host.store.edit() as state:
-        snap = _open_snapshot(state, target)
+        snap = open_snapshot(state, target)
         dataset = target.split("@", 1)[0]
         later = [
             s
@@ -196,7 +184,7 @@ def zfs_clone(host: SimHost, args: list[str]) -> SimResult:
     source, target = rest
     props = zfs_util.create_props(opts, target, _CLONE_PROPS, missing_rc=1)
     with host.store.edit() as state:
-        snap = _open_snapshot(state, source)
+        snap = open_snapshot(state, source)
         _check_target(state, target)
         head = state["datasets"][source.split("@", 1)[0]]
         state["datasets"][target] = {

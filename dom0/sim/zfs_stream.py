@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from . import zfs_data
 from .result import CommandExit
 from .streams import StreamIO
-from .zfs_util import getopts
+from .zfs_util import getopts, open_snapshot
 from .zfsnames import VOLBLOCKSIZE, nicenum
 
 if TYPE_CHECKING:
@@ -125,31 +125,18 @@ def _options(host: SimHost) -> tuple[float, float]:
     return float(opts.get("rate", 0)), float(opts.get("progress_interval", 1.0))
 
 
-def _snapshot(state: dict[str, Any], name: str) -> dict[str, Any]:
-    ds = state["datasets"].get(name)
-    if ds is None:
-        raise CommandExit(1, f"cannot open '{name}': dataset does not exist")
-    if ds["type"] != "snapshot":
-        # UNVERIFIED: sending a volume without a snapshot (real zfs sends its current state).
-        raise CommandExit(
-            1, f"cannot open '{name}': operation not applicable to datasets of this type"
-        )
-    snap: dict[str, Any] = ds
-    return snap
-
-
 def build_stream(
     host: SimHost, snap: str, from_snap: str | None, compressed: bool
 ) -> tuple[dict[str, Any], bytes]:
     """Return the header and payload records of a full or incremental send of `snap`."""
     state = host.store.read()
-    to = _snapshot(state, snap)
+    to = open_snapshot(state, snap)
     head = state["datasets"].get(snap.split("@", 1)[0], {})
     block = int(head.get("props", {}).get("volblocksize", VOLBLOCKSIZE))
     new = zfs_data.snap_file(host, to["guid"]).read_bytes() if to.get("guid") else b""
     old, from_guid = b"", None
     if from_snap is not None:
-        src = _snapshot(state, from_snap)
+        src = open_snapshot(state, from_snap)
         if from_snap.split("@", 1)[0] != snap.split("@", 1)[0] or int(src["createtxg"]) >= int(
             to["createtxg"]
         ):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import getopt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .result import CommandExit
 from .state import State
@@ -81,3 +81,17 @@ def create_props(
             raise CommandExit(1, f"cannot create '{target}': 'readonly' must be one of 'on | off'")
         props[key] = val
     return props
+
+
+def open_snapshot(state: State, name: str) -> dict[str, Any]:
+    """Return the snapshot `name`, refused as zfs refuses a missing one or a non-snapshot."""
+    ds = state["datasets"].get(name)
+    if ds is None:
+        raise CommandExit(1, f"cannot open '{name}': dataset does not exist")
+    if ds["type"] != "snapshot":
+        # UNVERIFIED for `zfs send` of a volume: real zfs sends its current state.
+        raise CommandExit(
+            1, f"cannot open '{name}': operation not applicable to datasets of this type"
+        )
+    snapshot: dict[str, Any] = ds
+    return snapshot
