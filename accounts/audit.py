@@ -121,14 +121,23 @@ def _logged_out(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> 
         record(AuditAction.LOGOUT, request=request, actor=user, target=user, target_type="user")
 
 
+def typed_name(typed: object) -> str:
+    """Return a user name someone typed as it may go into the audit list.
+
+    A name an account has is kept; any other is replaced by its length, because people type their
+    password into the name field. The one rule for every sign-in record (failure and lockout).
+    """
+    text = str(typed or "")[:150]
+    if text and get_user_model().objects.filter(username=text).exists():
+        return text
+    return f"(no such user, {len(text)} characters)"
+
+
 def _login_failed(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
-    # Only the name someone typed: the password (even Django's masked copy) stays out. A name no
-    # account has is not kept either: people type their password into the name field.
-    typed = str(credentials.get("username", ""))[:150]
-    known = get_user_model().objects.filter(username=typed).exists()
-    name = typed if known else f"(no such user, {len(typed)} characters)"
+    # Only the name someone typed: the password (even Django's masked copy) stays out.
+    name = typed_name(credentials.get("username", ""))
     record(
         AuditAction.LOGIN_FAILED,
         request=request,
@@ -139,12 +148,13 @@ def _login_failed(
 
 
 def _locked_out(sender: Any, request: HttpRequest, username: str, **kwargs: Any) -> None:
+    name = typed_name(username)
     record(
         AuditAction.LOCKED_OUT,
         request=request,
-        actor_name=str(username or "")[:150],
+        actor_name=name,
         target_type="user",
-        target_label=str(username or ""),
+        target_label=name,
     )
 
 

@@ -17,7 +17,8 @@ from domains.models import Domain, DomainNic, GuestType
 from hosts.models import Host
 from jobs.choices import JobStatus
 from jobs.models import Job
-from storage.models import IsoImage, Volume
+from storage.forms import SizeField
+from storage.models import IsoImage, Pool, Volume
 
 GIB = 2**30
 NEW, EXISTING = "new", "existing"
@@ -184,13 +185,8 @@ class DomainForm(forms.Form):
         widget=forms.RadioSelect,
     )
     # Checked in clean(), and only for a new volume: the size of an existing one is not asked.
-    disk_gib = forms.IntegerField(
-        label="Size (GiB)",
-        initial=20,
-        required=False,
-        widget=forms.NumberInput(attrs={"min": 1, "max": MAX_DISK_GIB}),
-        error_messages={"invalid": "Must be a whole number of GiB."},
-    )
+    # Cleaned to bytes (dom0.sizes): a bare number is GiB, as labelled; `1536M` works too.
+    disk_gib = SizeField(label="Size (GiB)", initial=20, required=False, minimum=GIB)
     volume = UsableChoiceField(
         queryset=Volume.objects.none(),
         to_field_name="code",
@@ -274,7 +270,7 @@ class DomainForm(forms.Form):
             "memory_mb": data.get("memory_mb") or 0,
             "vcpus": data.get("vcpus") or 0,
             "domus": 1,
-            "disk_bytes": (data.get("disk_gib") or 0) * GIB if data.get("disk") == NEW else 0,
+            "disk_bytes": (data.get("disk_gib") or 0) if data.get("disk") == NEW else 0,
         }
         for resource, amount in wanted.items():
             try:
@@ -390,21 +386,35 @@ class DomainForm(forms.Form):
             raise forms.ValidationError(reason)
         return iso
 
+    def _check_pool_room(self, data: dict[str, Any]) -> None:
+        """Refuse a new volume the host's pool cannot hold, by its free space at the last refresh.
+
+        The pool is the one holding `host.volumes_parent`; when its free space is not known (no
+        refresh yet) nothing is refused, and the job reports a full pool as before.
+        """
+        host = data.get("host")
+        size = data.get("disk_gib")
+        if host is None or not size:
+            return
+        pool_name = host.volumes_parent.split("/", 1)[0]
+        pool = Pool.objects.filter(host=host, name=pool_name).first()
+        if pool is None or pool.free_bytes is None or size <= pool.free_bytes:
+            return
+        self.add_error(
+            "disk_gib",
+            f"The pool {pool.name} has {pool.free_bytes / GIB:.1f} GiB free; a {size / GIB:g} GiB "
+            "volume does not fit.",
+        )
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("disk") == EXISTING and not data.get("volume") and "volume" not in self.errors:
             self.add_error("volume", "Choose a volume, or make a new one.")
         if data.get("disk") == NEW and "disk_gib" not in self.errors:
-            size = data.get("disk_gib")
-            if not size or size < 1:
+            if not data.get("disk_gib"):
                 self.add_error("disk_gib", "Give the new volume's size: at least 1 GiB.")
-            elif size > MAX_DISK_GIB:
-                self.add_error(
-                    "disk_gib",
-                    f"Must be at most {MAX_DISK_GIB} GiB "
-                    f"({validate.format_size(validate.MAX_SIZE)}, the largest volume the panel "
-                    "makes).",
-                )
+            else:
+                self._check_pool_room(data)
         if data.get("guest_type") == GuestType.PVH and data.get("iso"):
             self.add_error(
                 "iso",

@@ -104,7 +104,7 @@ def _create(request: HttpRequest, form: DomainForm) -> Domain | None:
                 volume = Volume.objects.create(
                     host=host,
                     dataset=form.dataset,
-                    size_bytes=data["disk_gib"] * GIB,
+                    size_bytes=data["disk_gib"],
                     state=Volume.State.CREATING,
                     owner=request.user,
                 )

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 
 from accounts import access, quotas
-from dom0 import validate
+from dom0 import sizes, validate
 from dom0.errors import ValidationError as Dom0ValidationError
 from hosts import access as host_access
 from hosts.models import Host
@@ -47,9 +47,29 @@ class _StorageForm(forms.Form):
                 widget.attrs.setdefault("class", "form-control form-control-sm")
 
 
+class SizeField(forms.CharField):
+    """A size in a field labelled GiB: a bare number is GiB; cleaned to bytes (dom0.sizes)."""
+
+    def __init__(self, *, minimum: int = 1, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "GiB, or with a unit (powers of 1024): 20, 1.5, 1536M, 1.5T")
+        super().__init__(**kwargs)
+        self.minimum = minimum
+
+    def to_python(self, value: Any) -> int | None:  # type: ignore[override]
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        if len(text) > 32:
+            raise forms.ValidationError("Must be a size such as 20, 1.5 or 1536M.")
+        try:
+            return sizes.parse_size(text, minimum=self.minimum)
+        except Dom0ValidationError as exc:
+            raise forms.ValidationError(exc.sentence) from exc
+
+
 class VolumeForm(_StorageForm):
     name = forms.CharField(max_length=64, help_text="e.g. freebsd-disk0")
-    size = forms.CharField(max_length=20, help_text="With units, powers of 1024: 20G, 1536M, 1.5T")
+    size = SizeField(label="Size (GiB)")
     sparse = forms.BooleanField(
         required=False,
         help_text="Thin provisioning: no space is reserved, so the pool can run out later.",
@@ -74,10 +94,7 @@ class VolumeForm(_StorageForm):
         return leaf
 
     def clean_size(self) -> int:
-        try:
-            size = validate.size(self.cleaned_data["size"], "size")
-        except Dom0ValidationError as exc:
-            raise forms.ValidationError(exc.sentence) from exc
+        size: int = self.cleaned_data["size"]
         _check_quota(self.user, disk_bytes=size)
         return size
 

@@ -18,13 +18,13 @@ from domains.forms import (
     GIB,
     MAX_AUTOSTART_DELAY,
     MAX_AUTOSTART_ORDER,
-    MAX_DISK_GIB,
     UsableChoiceField,
     _bounded,
     _css,
     new_dataset,
 )
 from domains.models import Domain, DomainNic
+from storage.forms import SizeField
 from storage.models import IsoImage, Volume
 
 NO_CDROM, EMPTY_CDROM = "none", "empty"
@@ -86,13 +86,8 @@ class EditForm(forms.Form):
         required=False,
         empty_label="— none —",
     )
-    new_disk_gib = forms.IntegerField(
-        label="Add a new volume (GiB)",
-        required=False,
-        min_value=1,
-        max_value=MAX_DISK_GIB,
-        error_messages={"invalid": "Must be a whole number of GiB."},
-    )
+    # Cleaned to bytes (dom0.sizes): a bare number is GiB, as labelled.
+    new_disk_gib = SizeField(label="Add a new volume (GiB)", required=False, minimum=GIB)
     cdrom = forms.ChoiceField(label="CD-ROM", required=False)
     boot = forms.ChoiceField(label="Boot order", choices=BOOT_CHOICES, required=False)
     on_poweroff = forms.ChoiceField(label="On power off", choices=EVENT_CHOICES, required=False)
@@ -326,7 +321,7 @@ class EditForm(forms.Form):
             domain,
             memory_mb=data["memory_mb"],
             vcpus=data["vcpus"],
-            new_disk_bytes=size * GIB,
+            new_disk_bytes=size,
         )
 
     # --- the config it makes -------------------------------------------------------------------

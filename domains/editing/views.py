@@ -14,13 +14,14 @@ from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
 from accounts import quotas
-from dom0 import validate
+from dom0 import sizes
 from dom0.errors import ParseError
+from dom0.errors import ValidationError as Dom0ValidationError
 from domains import cfg, history, records
 from domains.access import get_domain_for_user
 from domains.editing import changes
 from domains.editing.actions import queue_apply, queue_grow
-from domains.editing.forms import GIB, MAX_DISK_GIB, EditForm
+from domains.editing.forms import GIB, EditForm
 from domains.models import Domain
 from hosts.models import Host
 from storage.models import Volume
@@ -232,7 +233,7 @@ def _new_volumes(domain: Domain, form: EditForm) -> list[Volume]:
     volume = Volume.objects.create(
         host=domain.host,
         dataset=form.dataset,
-        size_bytes=size * GIB,
+        size_bytes=size,
         state=Volume.State.CREATING,
         owner=domain.owner,
         team=domain.team,
@@ -275,20 +276,16 @@ def volume_grow(request: HttpRequest, code: str) -> HttpResponse:
         messages.error(request, f"Choose one of {domain.name}'s volumes.")
         return redirect(edit_url)
     try:
-        gib = int(request.POST.get("size_gib", ""))
-    except ValueError:
-        messages.error(request, "Give the new size as a whole number of GiB.")
+        size = sizes.parse_size(request.POST.get("size_gib", ""), "size_gib", minimum=GIB)
+    except Dom0ValidationError as exc:
+        messages.error(request, f"The new size (GiB): {exc.rule}.")
         return redirect(edit_url)
-    size = gib * GIB
     if size <= volume.size_bytes:
         messages.error(
             request,
             f"{volume.dataset} is {volume.size_human}: the panel only grows volumes. Shrinking "
             "would cut off the end of the guest's disk, with whatever data is there.",
         )
-        return redirect(edit_url)
-    if gib > MAX_DISK_GIB:
-        messages.error(request, f"At most {validate.format_size(validate.MAX_SIZE)}.")
         return redirect(edit_url)
     if volume.readonly or volume.state != Volume.State.READY:
         messages.error(
@@ -302,5 +299,5 @@ def volume_grow(request: HttpRequest, code: str) -> HttpResponse:
     except quotas.QuotaExceeded as exc:
         messages.error(request, f"{volume.dataset} was not grown. {exc}")
         return redirect(edit_url)
-    messages.info(request, f"Growing {volume.dataset} to {gib} GiB (job #{job.pk}).")
+    messages.info(request, f"Growing {volume.dataset} to {size / GIB:g} GiB (job #{job.pk}).")
     return redirect(domain)

@@ -280,10 +280,18 @@ def upload_chunk(request: HttpRequest, code: str) -> HttpResponse:
         return JsonResponse({"state": "aborted"})
     try:
         offset = int(request.headers.get("Upload-Offset", ""))
-        raw_length = request.headers.get("Content-Length")
-        length = int(raw_length) if raw_length else None
     except ValueError:
         return JsonResponse({"error": "Upload-Offset must be a number of bytes."}, status=400)
+    # Django reads no body without a Content-Length (a chunked transfer encoding): such a PUT would
+    # store nothing yet answer 200, and its size cannot be checked against the upload's up front.
+    raw_length = (request.headers.get("Content-Length") or "").strip()
+    if not (raw_length.isascii() and raw_length.isdigit()):
+        body = _session_state(session, uploads.current_offset(session))
+        body["error"] = "A chunk must state its length (Content-Length) in bytes."
+        response = JsonResponse(body, status=411)
+        response["Upload-Offset"] = str(body["offset"])
+        return response
+    length = int(raw_length)
     try:
         result = uploads.append_chunk(session, offset, uploads.request_body(request), length)
     except uploads.UploadRefused as exc:

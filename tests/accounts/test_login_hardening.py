@@ -50,6 +50,35 @@ def test_it_locks_a_name_out_after_the_failure_limit(olga, settings) -> None:  #
     assert AuditEntry.objects.filter(action=AuditAction.LOCKED_OUT, actor_name="olga").exists()
 
 
+def test_a_lockout_for_a_name_no_account_has_records_it_hidden(olga, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.AXES_FAILURE_LIMIT = 2
+    client = Client()
+    typed = "correct-horse-42-typed-in-the-wrong-box"  # a password typed into the name field
+    for _ in range(2):
+        sign_in(client, typed, "whatever")
+    assert sign_in(client, typed, "whatever").status_code == 429
+    hidden = f"(no such user, {len(typed)} characters)"
+    locked = AuditEntry.objects.filter(action=AuditAction.LOCKED_OUT)
+    assert locked.exists()
+    assert set(locked.values_list("actor_name", "target_label")) == {(hidden, hidden)}
+    # The lockout hides it exactly as the failed sign-in does, and nothing keeps the raw name.
+    failed = AuditEntry.objects.filter(action=AuditAction.LOGIN_FAILED)
+    assert set(failed.values_list("actor_name", flat=True)) == {hidden}
+    for entry in AuditEntry.objects.all():
+        assert typed not in f"{entry.actor_name} {entry.target_label} {entry.details}"
+
+
+def test_a_lockout_for_a_real_account_records_the_account(olga, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.AXES_FAILURE_LIMIT = 2
+    client = Client()
+    for _ in range(2):
+        sign_in(client, "olga", "wrong")
+    assert sign_in(client, "olga", PASSWORD).status_code == 429
+    locked = AuditEntry.objects.filter(action=AuditAction.LOCKED_OUT)
+    assert locked.exists()
+    assert set(locked.values_list("actor_name", "target_label")) == {("olga", "olga")}
+
+
 def test_it_locks_the_name_from_that_address_only(olga, settings, django_user_model) -> None:  # type: ignore[no-untyped-def]
     settings.AXES_FAILURE_LIMIT = 2
     django_user_model.objects.create_user("pavel", password=PASSWORD)

@@ -153,6 +153,41 @@ def test_it_refuses_files_over_the_size_limit(admin_client, sim_host, settings):
     assert too_long.status_code == 413
 
 
+def _stored(url: str) -> tuple[int, int]:
+    session = UploadSession.objects.get(code=url.rstrip("/").rsplit("/", 1)[-1])
+    return uploads.current_offset(session), session.received_bytes
+
+
+def test_it_refuses_a_chunk_past_the_declared_size_and_stores_none_of_it(admin_client, sim_host):
+    session = _create(admin_client, sim_host, "small.iso", len(ISO))
+    url = session["url"]
+    assert _put(admin_client, url, 0, ISO[:40_000]).status_code == 200
+    # A chunk that would end past the declared size: 413, nothing written, the offset unchanged.
+    too_long = _put(admin_client, url, 40_000, ISO[40_000:] + b"\x00")
+    assert too_long.status_code == 413
+    assert "past the declared size" in too_long.json()["error"]
+    assert too_long["Upload-Offset"] == "40000" and too_long.json()["offset"] == 40_000
+    assert _stored(url) == (40_000, 40_000) and _offset(admin_client, url) == 40_000
+    # A chunk whose length is not stated (chunked transfer encoding) cannot be checked against the
+    # size, and Django would read none of it: refused (it used to answer 200 storing nothing).
+    for length in ("", "-1", "x", "\u00b2"):
+        unsized = admin_client.put(
+            url,
+            data=ISO[40_000:] + b"\x00" * 100,
+            content_type="application/octet-stream",
+            HTTP_UPLOAD_OFFSET="40000",
+            CONTENT_LENGTH=length,
+        )
+        assert unsized.status_code == 411, length
+        assert "Content-Length" in unsized.json()["error"]
+        assert unsized["Upload-Offset"] == "40000"
+        assert _stored(url) == (40_000, 40_000)
+    # The upload goes on from where it was: the right chunk completes it.
+    rest = _put(admin_client, url, 40_000, ISO[40_000:])
+    assert rest.status_code == 200 and rest.json()["offset"] == len(ISO)
+    assert rest.json()["state"] == UploadSession.State.COMPLETE
+
+
 def test_it_accepts_the_plain_form_without_javascript(worker, admin_client, sim_host):
     data = iso_bytes(200_000, seed=5)
     response = admin_client.post(
