@@ -14,3 +14,10 @@ class HostStatus(models.TextChoices):
     OK = "ok", "Reachable"
     UNREACHABLE = "unreachable", "Unreachable"
     ERROR = "error", "Error"
+
+
+class MigrationTransfer(models.TextChoices):
+    """How a storage migration's disk bytes travel from this (source) host to another."""
+
+    RELAY = "relay", "Relayed through the panel's worker (the Dom0s need not reach each other)"
+    DIRECT = "direct", "Dom0 to Dom0 over SSH (a key and pinned host key the panel sets up)"

@@ -62,6 +62,8 @@ class HostForm(forms.ModelForm):
             "vnc_listen",
             "queue",
             "shared_storage",
+            "migration_transfer",
+            "vnc_exposure_allowed",
         ]
         help_texts = {
             "queue": "Leave empty for the central worker pool; set e.g. host.xen1 and start a "
@@ -70,6 +72,12 @@ class HostForm(forms.ModelForm):
             "(e.g. one iSCSI or NFS store): their domUs move by live migration (xl migrate), "
             "without copying disks. Leave empty for local disks: domUs then move by storage "
             "migration (zfs send/recv).",
+            "migration_transfer": "How a storage migration's disk bytes leave this host. Direct "
+            "needs the Dom0s to reach each other over SSH: set up migration access on the host "
+            "page first.",
+            "vnc_exposure_allowed": "Let admins give a domU on this host a VNC address other "
+            "than loopback. Its console is then open to anyone who reaches that address, "
+            "guarded only by VNC's 8-character password.",
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

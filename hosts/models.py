@@ -10,7 +10,7 @@ from django.db import models
 from django.urls import reverse
 
 from dom0.commands import PathPolicy
-from hosts.choices import HostStatus, Transport
+from hosts.choices import HostStatus, MigrationTransfer, Transport
 
 
 class Host(models.Model):
@@ -81,6 +81,17 @@ class Host(models.Model):
     maintenance_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    # How disk bytes leave this host in a storage migration, and the public half of the
+    # migration key the panel made on it (written by the "set up migration access" job; the
+    # private half never leaves the Dom0).
+    migration_transfer = models.CharField(
+        max_length=8, choices=MigrationTransfer.choices, default=MigrationTransfer.RELAY
+    )
+    migration_public_key = models.TextField(blank=True)
+    # Issue 18: a domU's VNC may listen on a non-loopback address of this Dom0 only when an
+    # admin allows it here (the console is then reachable by anyone who reaches that address).
+    vnc_exposure_allowed = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]

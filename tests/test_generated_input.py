@@ -544,6 +544,10 @@ WRITES: dict[str, Write] = {
     ),
     "domains:maintenance_enter": Write(kwargs=code_of("host"), fields=NOTHING, who=(ADMIN,), n=5),
     "domains:maintenance_end": Write(kwargs=code_of("host"), fields=NOTHING, who=(ADMIN,), n=5),
+    # --- session 5: migration access (hosts) ---
+    # --- session 5: users and teams ---
+    # --- session 5: console and vnc ---
+    # --- session 5: pages and errors ---
 }  # fmt: skip
 
 

@@ -291,6 +291,10 @@ TABLE: dict[str, Case] = {
     "domains:evacuate": Case(GET, admins_only(200), host),
     "domains:maintenance_enter": Case(POST, admins_only(302), host),
     "domains:maintenance_end": Case(POST, admins_only(302), host),  # refused by message here
+    # --- session 5: migration access (hosts) ---
+    # --- session 5: users and teams ---
+    # --- session 5: console and vnc ---
+    # --- session 5: pages and errors ---
 }
 
 #: GET URLs htmx requests with `HX-Request: true`: those whose view has a `request.htmx` branch
