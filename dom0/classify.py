@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from dom0 import errors
+from dom0 import errors, libxl_log
 from dom0.migration_errors import classify_xl_migrate_error, classify_zfs_send_recv_error
 from dom0.snapshots import classify_zfs_snapshot_error
 from dom0.validate import redact_url
@@ -22,8 +22,11 @@ _XL_BAD_NAME_RE = re.compile(r"^(?P<dom>.+?) is an invalid domain identifier", r
 # `Domain 'x' does not exist.` (xl list), `Domain 3 does not exist.` (xl vcpu-set).
 _XL_BAD_ID_RE = re.compile(r"Domain '?(?P<dom>[^'\s]*)'? does not exist")
 _XL_NAME_USED_RE = re.compile(r'Domain with name "(?P<name>[^"]*)" already exists')
+# xc_dom_boot_mem_init's panic (tools/libs/guest/xg_dom_boot.c) ends in xc's description of
+# XC_OUT_OF_MEMORY, "Out of memory" (tools/libs/ctrl/xc_private.c `xc_error_code_to_desc`).
 _XL_NOMEM_RE = re.compile(
     r"Cannot allocate memory|failed to free memory|cannot \(re-\)build domain: -5\b"
+    r"|can't allocate low memory|: Out of memory\b"
 )
 # A missing xl.conf is only a warning: xl prints this line for it and carries on (facts §1.4).
 _XL_CFG_READ_RE = re.compile(
@@ -86,9 +89,13 @@ def _classify_xl(stderr: str, kw: dict[str, Any]) -> errors.Dom0Error | None:
             hint="Boot the host into Xen and start xencommons (service xencommons start).",
             **kw,
         )
+    sub = argv[1] if len(argv) > 1 else ""
     match = _XL_BAD_NAME_RE.search(stderr) or _XL_BAD_ID_RE.search(stderr)
-    if match or "Non-existant domain" in stderr:
-        dom = match["dom"] if match else (kw["argv"][-1] if kw["argv"] else "?")
+    # "Non-existant domain" names a missing domain only when it is the first error; after a
+    # failed build it is libxl's clean-up noise (issue 17 item 12).
+    domid = libxl_log.nonexistent_domid(stderr) if sub != "create" else None
+    if match or domid is not None:
+        dom = match["dom"] if match else (libxl_log.domain_arg(argv) or domid or "?")
         return errors.DomainNotFound(
             f"Domain '{dom}' does not exist on the host",
             hint="Refresh the host's domain list; it may have stopped or been destroyed.",
@@ -100,9 +107,11 @@ def _classify_xl(stderr: str, kw: dict[str, Any]) -> errors.Dom0Error | None:
             hint="Choose another name, or destroy the existing domain first.",
             **kw,
         )
-    if _XL_NOMEM_RE.search(stderr):
+    cause = libxl_log.first_cause(stderr)
+    said = f" ({libxl_log.message(cause).rstrip('.')})" if cause else ""
+    if _XL_NOMEM_RE.search(_without_cleanup(stderr)):
         return errors.OutOfMemory(
-            "The hypervisor does not have enough free memory for this domain",
+            f"The hypervisor does not have enough free memory for this domain{said}",
             hint=(
                 "Give the domU less memory or stop another domU; check memorylocked=unlimited "
                 "in /etc/login.conf (then cap_mkdb /etc/login.conf)."
@@ -133,7 +142,17 @@ def _classify_xl(stderr: str, kw: dict[str, Any]) -> errors.Dom0Error | None:
             hint="Use the forced action (an ACPI button press), or shut it down from inside.",
             **kw,
         )
+    if sub == "create" and cause:
+        return errors.CommandFailed(
+            f"'xl create' failed with exit code {kw['rc']}: {libxl_log.message(cause).rstrip('.')}",
+            hint="The domain was not started; see the full libxl output in the job log.",
+            **kw,
+        )
     return _xl_device_failure(stderr, kw)
+
+
+def _without_cleanup(stderr: str) -> str:
+    return "\n".join(line for line in stderr.splitlines() if not libxl_log.is_cleanup(line))
 
 
 #: What is left on the host when one of these xl subcommands fails, and what to do next.
@@ -162,12 +181,6 @@ _XL_DEVICE_HINTS = {
     ),
     "pci-assignable-remove": "The device is still assignable.",
 }
-# libxl__logv: "libxl: error: <file>:<line>:<func>: [Domain <id>:]<message>".
-_LIBXL_ERROR_RE = re.compile(
-    r"^libxl: error: (?:[^:\s]+:\d+:[^:\s]*: )?(?:Domain \d+:)?(?P<msg>.+)$", re.M
-)
-
-_ERRNO_0_RE = re.compile(r": (?:Success|No error: 0)$")
 
 
 def _xl_device_failure(stderr: str, kw: dict[str, Any]) -> errors.Dom0Error | None:
@@ -177,10 +190,9 @@ def _xl_device_failure(stderr: str, kw: dict[str, Any]) -> errors.Dom0Error | No
     if sub not in _XL_DEVICE_HINTS:
         return None
     last = _last_line(stderr)
-    # LOGE* append strerror(errno) even when errno is 0 ("Success", FreeBSD "No error: 0").
-    found = [_ERRNO_0_RE.sub("", m["msg"].strip()) for m in _LIBXL_ERROR_RE.finditer(stderr)]
-    parts = [found[-1]] if found else []
-    if last and not last.startswith("libxl: error:"):
+    cause = libxl_log.first_cause(stderr)
+    parts = [libxl_log.message(cause)] if cause else []
+    if last and not last.startswith(("libxl: error:", "xc: error:")):
         parts.append(last)
     detail = "; ".join(part.rstrip(".") for part in parts) or "no output"
     return errors.CommandFailed(
@@ -195,10 +207,15 @@ def _classify_zfs(stderr: str, kw: dict[str, Any]) -> errors.Dom0Error | None:
         return found
     if found := classify_zfs_snapshot_error(stderr, kw):
         return found
-    match = _ZFS_RE.search(stderr)
-    if not match:
-        return None
-    ds, why = match["ds"], match["why"].strip()
+    # Every "cannot <verb> '<ds>'" line is examined (a destroy -r prints one per busy child
+    # before the parent's own line): the first line that names a known cause wins.
+    for match in _ZFS_RE.finditer(stderr):
+        if found := _zfs_cause(match["ds"], match["why"].strip(), kw):
+            return found
+    return None
+
+
+def _zfs_cause(ds: str, why: str, kw: dict[str, Any]) -> errors.Dom0Error | None:
     if "dataset already exists" in why:
         return errors.DatasetExists(
             f"The ZFS dataset '{ds}' already exists",

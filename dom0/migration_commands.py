@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import shlex
 
 from dom0 import validate
 from dom0.errors import ValidationError
@@ -20,6 +21,8 @@ from dom0.policy import domain_arg as _dom
 
 __all__ = [
     "RESUME_TOKEN_MAX_LEN",
+    "direct_send",
+    "direct_ssh_words",
     "migrate_ssh_command",
     "migration_host",
     "resume_token",
@@ -321,6 +324,64 @@ def xl_migrate(
     if debug:
         argv.append("--debug")
     return [*argv, domain, target]
+
+
+# --- the direct Dom0 -> Dom0 transfer ----------------------------------------------------------
+
+#: A word sh reads as itself: none of sh's metacharacters, blanks, quotes, `$`, `~`, globs or `#`.
+_PLAIN_WORD_RE = re.compile(r"[A-Za-z0-9_./@:,=+%-]+")
+
+
+def direct_ssh_words(
+    user: str, key_path: str, known_hosts_path: str, port: int, host: str
+) -> list[str]:
+    """Return `ssh -i <key> -o BatchMode=yes -o StrictHostKeyChecking=yes -o
+    UserKnownHostsFile=<known> -p <port> -l <user> <host>` as words (`migrate_ssh_command` + host).
+    """
+    return [
+        *migrate_ssh_command(user, key_path, known_hosts_path, port).split(),
+        migration_host(host),
+    ]
+
+
+def _plain_words(argv: object, field: str, first: list[str]) -> list[str]:
+    if not isinstance(argv, list) or not all(isinstance(w, str) for w in argv):
+        raise ValidationError(field, "must be a list of words", argv)
+    if argv[: len(first)] != first or len(argv) <= len(first):
+        raise ValidationError(field, f"must be a `{' '.join(first)} ...` command", argv)
+    for word in argv:
+        if not _PLAIN_WORD_RE.fullmatch(word):
+            raise ValidationError(field, "has a word that is not plain for sh", word)
+    return argv
+
+
+def direct_send(send_argv: list[str], ssh_words: list[str], recv_argv: list[str]) -> list[str]:
+    """Return `["sh", "-c", "<zfs send ...> | ssh ... <host> <zfs recv ...>"]` for the source.
+
+    One pipeline on the source Dom0 streams a volume straight into `zfs recv` on the target,
+    with the panel's migration key and only the target's pinned host key (BatchMode: never a
+    prompt). Safe for sh: `send_argv` must be a `zfs send` and `recv_argv` a `zfs recv` argv (as
+    `zfs_send`/`zfs_send_resume`/`zfs_recv` build them from validated names), and `ssh_words`
+    exactly what `direct_ssh_words` builds (taken apart and built again); every word is then
+    checked against a set of characters none of which is special to sh or to the remote shell
+    ssh hands the command to, so `shlex.join` leaves them unquoted and both shells split the
+    line into exactly these words and expand nothing. No sh is used for anything else.
+
+    sh reports the pipeline's status as that of its last command, `zfs recv`: a send that fails
+    part-way leaves recv a cut stream, which it refuses (or keeps for `-s` resumption), so a
+    zero status means the whole stream arrived and was checked.
+    """
+    send = _plain_words(send_argv, "send_argv", ["zfs", "send"])
+    recv = _plain_words(recv_argv, "recv_argv", ["zfs", "recv"])
+    words = _plain_words(ssh_words, "ssh_words", ["ssh"])
+    if len(words) != 14 or not words[10].isdigit():
+        raise ValidationError("ssh_words", "must be exactly what direct_ssh_words builds", words)
+    known = words[8].removeprefix("UserKnownHostsFile=")
+    rebuilt = direct_ssh_words(words[12], words[2], known, int(words[10]), words[13])
+    if rebuilt != words:
+        raise ValidationError("ssh_words", "must be exactly what direct_ssh_words builds", words)
+    line = f"{shlex.join(send)} | {shlex.join([*words, *recv])}"
+    return ["sh", "-c", line]
 
 
 def xl_migrate_receive() -> list[str]:

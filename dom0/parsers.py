@@ -87,12 +87,15 @@ class DomainRow:
     state: DomainState
     shutdown_reason: str | None
     cpu_seconds: float
+    #: Columns right of Time(s) that `-v`, `-Z`, `-c`, `-n` or `list-claims` add, as printed.
+    extra: tuple[str, ...] = ()
 
 
 _XL_HEADER_RE = re.compile(r"Name\s+ID\s+Mem\s+VCPUs\s+State\s+Time\(s\)")
 _XL_ROW_RE = re.compile(
     r"(?P<name>.+?)\s+(?P<id>\d+)\s+(?P<mem>\d+)\s+(?P<vcpus>\d+)\s+"
     r"(?P<state>[r-][b-][p-][s-][-rscwS?][d-])\s+(?P<time>\d+\.\d+)"
+    r"(?:\s+(?P<extra>\S.*))?"
 )
 
 
@@ -138,6 +141,7 @@ def parse_xl_list(text: str) -> list[DomainRow]:
                 state=state,
                 shutdown_reason=reason,
                 cpu_seconds=float(match["time"]),
+                extra=tuple(match["extra"].split()) if match["extra"] else (),
             )
         )
     return rows
@@ -318,10 +322,17 @@ class XlInfo:
 def parse_xl_info(text: str) -> XlInfo:
     """Parse `xl info` `key : value` lines (key padded to 23 columns)."""
     values: dict[str, str] = {}
+    last: str | None = None
     for line in text.splitlines():
         match = _INFO_RE.fullmatch(line.rstrip())
         if match:
+            last = match[1] if match[1] not in values else None
             values.setdefault(match[1], match[2].strip())
+        elif last is not None and line[:1].isspace() and line.strip():
+            # An indented line continues the value above it (a long xen_commandline).
+            values[last] = f"{values[last]} {line.strip()}".strip()
+        else:
+            last = None
     if not values:
         raise errors.ParseError("xl info: no 'key : value' lines in the output")
     return XlInfo(

@@ -172,14 +172,31 @@ def render(cfg: DomainConfig) -> str:
     return xlcfg.render(cfg.to_settings())
 
 
-def parse(text: str, source: str = "config") -> DomainConfig:
-    """Return the DomainConfig a config text describes (raises ParseError like xl would)."""
-    return DomainConfig.from_settings(xlcfg.parse(text, source=source))
+def parse(text: str, source: str = "config", *, arch: str = "x86_64") -> DomainConfig:
+    """Return the DomainConfig a config text describes (raises ParseError like xl would).
+
+    `arch` is the Dom0's machine: a file without `type` is PV on x86 and PVH on Arm. FreeBSD
+    runs as a Xen Dom0 on amd64 only, so callers leave the x86 default; the parameter keeps the
+    rule in one place for the day a host records its machine (`xl info` `machine`).
+    """
+    return DomainConfig.from_settings(xlcfg.parse(text, source=source), arch=arch)
+
+
+def render_over(text: str, new: DomainConfig) -> str:
+    """Return the config text for `new`, written over the current `text`.
+
+    A file the panel wrote is rendered afresh in its layout; any other (an imported,
+    hand-written file) is edited in place: only changed keys' statements are rewritten, new
+    keys appended, and the user's comments and order stay.
+    """
+    if not text or is_panel_file(text):
+        return render(new)
+    return xlcfg.edit_config(text, new)
 
 
 def without_cdrom(text: str) -> str:
     """Return the config text without its cdrom drives (handbook B6)."""
-    return render(xlcfg.without_cdroms(parse(text)))
+    return render_over(text, xlcfg.without_cdroms(parse(text)))
 
 
 def has_cdrom(text: str) -> bool:
@@ -196,6 +213,7 @@ def summary(cfg: DomainConfig) -> dict[str, object]:
     `nics` is one (position, mac or None, bridge) per vif.
     """
     disks = [d.target for d in cfg.disks if not d.cdrom and d.target]
+    vnc = xlcfg.vnc_view(cfg)
     cdrom = next((d for d in cfg.disks if d.cdrom and d.target), None)
     vif = cfg.vifs[0] if cfg.vifs else None
     serial = cfg.serial if isinstance(cfg.serial, str) else (cfg.serial or ("",))[0]
@@ -213,10 +231,11 @@ def summary(cfg: DomainConfig) -> dict[str, object]:
         "iso_path": cdrom.target if cdrom else None,
         "bridge": (vif.bridge or "") if vif else "",
         "nics": [(i, _mac_or_none(v.mac), v.bridge or "") for i, v in enumerate(cfg.vifs)],
-        "vnc_enabled": bool(cfg.vnc),
-        "vnc_listen": cfg.vnclisten or "127.0.0.1",
-        "vnc_display": cfg.vncdisplay if cfg.vnc and cfg.vncunused is False else None,
-        "vnc_password": cfg.vncpasswd or "",
+        # As libxl decides it: HVM's VNC is on without a `vnc` key; PV/PVH use a `vfb` entry.
+        "vnc_enabled": vnc.enabled,
+        "vnc_listen": vnc.listen or "127.0.0.1",
+        "vnc_display": vnc.display if vnc.enabled and vnc.findunused is False else None,
+        "vnc_password": vnc.passwd or "",
         "serial_pty": serial == "pty",
         "tablet": usb == "tablet",
     }

@@ -160,7 +160,7 @@ def with_fresh_macs(text: str, held: Iterable[str]) -> str:
         dataclasses.replace(v, mac=next(fresh)) if (v.mac or "").lower() in held else v
         for v in config.vifs
     )
-    return cfg.render(dataclasses.replace(config, vifs=vifs))
+    return cfg.render_over(text, dataclasses.replace(config, vifs=vifs))
 
 
 def _volume_at(domain: Domain, path: Any) -> Volume | None:

@@ -6,7 +6,7 @@
 set -euo pipefail
 want=(python3-venv redis-server openssh-client)  # ssh-keygen makes the panel's own SSH key
 optional=()
-[[ "${1:-run}" == test ]] && want+=(openssh-server chromium xorriso postgresql)
+[[ "${1:-run}" == test ]] && want+=(openssh-server chromium xorriso postgresql libxen-dev)
 [[ "${1:-run}" == demo ]] && optional+=(qemu-system-x86 memtest86+)
 
 is_missing() {
@@ -21,6 +21,8 @@ is_missing() {
     # package also registers a `main` cluster on 5432, which they never use.
     postgresql) ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null \
       && [[ ! -x /usr/local/bin/initdb ]] ;;
+    # libxlutil, xl's own config parser: tests/dom0/test_xlcfg_libxlu.py reads configs with it.
+    libxen-dev) [[ ! -f /usr/include/libxlutil.h ]] ;;
     qemu-system-x86) ! command -v qemu-system-x86_64 >/dev/null ;;
     memtest86+) [[ ! -f /usr/lib/memtest86+/memtest86+x64.iso ]] ;;
   esac

@@ -56,6 +56,9 @@ def _tools() -> dict[str, Callable[[SimHost, list[str], bytes | None], SimResult
         return run(host, args)
 
     table = {"xl": xl, "zfs": zfs, "zpool": zpool, "fetch": fetch, "pciconf": pciconf}
+    from .keygen import TOOLS as access_tools  # ssh-keygen, chmod, sh (migration access)
+
+    table.update(access_tools)
     for name in ("sysctl", "sysrc", "pkg", "ifconfig", "sha256", "sha512", "test"):
         table[name] = simple(name)
     return table

@@ -11,12 +11,26 @@ import socket
 import struct
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from . import vncauth, vncscreen
 
 _KEY_BACKSPACE, _KEY_TAB, _KEY_RETURN, _KEY_DELETE = 0xFF08, 0xFF09, 0xFF0D, 0xFFFF
 _CTRL = {0xFFE3, 0xFFE4}
 _ALT = {0xFFE9, 0xFFEA, 0xFFE7, 0xFFE8}
+_SHIFT = {0xFFE1, 0xFFE2}
+#: Names of the keys a combination is written with in the record ("Ctrl+Alt+F2").
+_NAMES = {
+    _KEY_BACKSPACE: "BackSpace",
+    _KEY_TAB: "Tab",
+    _KEY_RETURN: "Return",
+    _KEY_DELETE: "Delete",
+    0xFF1B: "Escape",
+    0xFF61: "Print",
+    **{0xFFBE + i: f"F{i + 1}" for i in range(12)},
+}
+#: How many key events the record keeps (the newest).
+MAX_EVENTS = 200
 _SERVER_FORMAT = struct.pack(">BBBBHHHBBB3x", 32, 24, 0, 1, 255, 255, 255, 16, 8, 0)
 
 
@@ -24,13 +38,17 @@ class Screen:
     """What every client sees, and the keyboard state the clients change."""
 
     def __init__(
-        self, info: dict[str, str], on_keys: Callable[[str, int], None] | None = None
+        self, info: dict[str, str], on_keys: Callable[[dict[str, Any]], None] | None = None
     ) -> None:
         self.lock = threading.Condition()
         self.info = dict(info)
         self.typed = ""
         self.ctrl_alt_del = 0
         self.held: set[int] = set()
+        # Every key event as [keysym, down], and each non-modifier key pressed with what was
+        # held ("Ctrl+Alt+F2"): what the console's send-keys menu is checked against.
+        self.events: list[list[int]] = []
+        self.combos: list[str] = []
         self.on_keys = on_keys
         self.version = 0
         self.pixels = vncscreen.render(self.info, "", 0)
@@ -48,30 +66,56 @@ class Screen:
                 self.info = dict(info)
                 self._redraw()
 
+    def record(self) -> dict[str, Any]:
+        """What the keyboard sent so far (call with the lock held)."""
+        return {
+            "typed": self.typed,
+            "ctrl_alt_del": self.ctrl_alt_del,
+            "events": list(self.events),
+            "combos": list(self.combos),
+        }
+
+    def _note(self, keysym: int, down: bool) -> None:
+        self.events = [*self.events[-(MAX_EVENTS - 1) :], [keysym, int(down)]]
+        modifiers = _CTRL | _ALT | _SHIFT
+        if down and keysym not in modifiers:
+            held = [
+                name
+                for name, keys in (("Ctrl", _CTRL), ("Alt", _ALT), ("Shift", _SHIFT))
+                if self.held & keys
+            ]
+            if held:  # plain typing is in `typed`; combinations are listed here
+                name = _NAMES.get(keysym) or (chr(keysym) if 0x20 < keysym < 0x7F else hex(keysym))
+                self.combos = [*self.combos[-(MAX_EVENTS - 1) :], "+".join([*held, name])]
+
     def key(self, keysym: int, down: bool) -> None:
         with self.lock:
+            self._note(keysym, down)
+            before = (self.typed, self.ctrl_alt_del)
             if not down:
                 self.held.discard(keysym)
-                return
-            self.held.add(keysym)
-            if keysym == _KEY_DELETE and self.held & _CTRL and self.held & _ALT:
-                self.ctrl_alt_del += 1
-            elif keysym == _KEY_BACKSPACE:
-                self.typed = self.typed[:-1]
-            elif keysym == _KEY_RETURN:
-                self.typed += "\n"
-            elif keysym == _KEY_TAB:
-                self.typed += "\t"
-            elif 0x20 <= keysym <= 0x7E or 0xA0 <= keysym <= 0xFF:
-                if self.held & _CTRL:
-                    return
-                self.typed += chr(keysym)
             else:
-                return
-            self.typed = self.typed[-4096:]
+                self.held.add(keysym)
+                self._type(keysym)
             if self.on_keys:
-                self.on_keys(self.typed, self.ctrl_alt_del)
-            self._redraw()
+                self.on_keys(self.record())
+            if (self.typed, self.ctrl_alt_del) != before:
+                self._redraw()
+
+    def _type(self, keysym: int) -> None:
+        if keysym == _KEY_DELETE and self.held & _CTRL and self.held & _ALT:
+            self.ctrl_alt_del += 1
+        elif keysym == _KEY_BACKSPACE:
+            if not self.held & _CTRL:
+                self.typed = self.typed[:-1]
+        elif keysym == _KEY_RETURN:
+            self.typed += "\n"
+        elif keysym == _KEY_TAB:
+            self.typed += "\t"
+        elif 0x20 <= keysym <= 0x7E or 0xA0 <= keysym <= 0xFF:
+            if not self.held & _CTRL:
+                self.typed += chr(keysym)
+        self.typed = self.typed[-4096:]
 
 
 class _Closed(Exception):

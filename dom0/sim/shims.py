@@ -21,6 +21,9 @@ SHIM_TOOLS = (
     "sha256",
     "sha512",
     "pciconf",
+    "ssh-keygen",
+    "chmod",
+    "sh",
 )
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

@@ -65,6 +65,67 @@ class StreamIO:
 
 StreamHandler = Callable[["SimHost", list[str], StreamIO], int]
 
+#: What `set_stream_faults(migrate_fault=...)` accepts (read by the receiving host's
+#: `xl migrate-receive`): the connection drops after the receiver said "ready" (it keeps
+#: `<name>--incoming`, paused, and never gets the go), or after it started the domain (its report
+#: never reaches the sender). Either way the sender prints xl's "final handshake" paragraph.
+MIGRATE_FAULTS = ("hangup-after-ready", "hangup-after-start")
+
+
+def set_stream_faults(
+    host: SimHost,
+    *,
+    cut_send_after: int | None = None,
+    cuts: int | None = None,
+    migrate_rate: int | None = None,
+    migrate_fault: str | None = None,
+) -> None:
+    """Inject faults into this host's streaming commands (None keeps the current value).
+
+    - `cut_send_after`/`cuts`: the next `cuts` (default 1) `zfs send` streams longer than
+      `cut_send_after` bytes stop after that many bytes, as when the connection drops: zfs send
+      prints "warning: cannot send '<snap>': Broken pipe" and exits 1 (0 bytes = no cut).
+    - `migrate_rate`: `xl migrate` sends the memory image at most this many bytes/s (0 = no
+      limit), so a test can cancel it half-way.
+    - `migrate_fault`: one of MIGRATE_FAULTS ("" = none), used once by `xl migrate-receive`.
+    """
+    if migrate_fault and migrate_fault not in MIGRATE_FAULTS:
+        raise ValueError(f"unknown migrate_fault {migrate_fault!r}")
+    with host.store.edit() as state:
+        opts = state.setdefault("stream", {})
+        if cut_send_after is not None:
+            opts["cut_after"] = int(cut_send_after)
+            opts["cuts"] = 1 if cuts is None else int(cuts)
+        elif cuts is not None:
+            opts["cuts"] = int(cuts)
+        if migrate_rate is not None:
+            opts["migrate_rate"] = int(migrate_rate)
+        if migrate_fault is not None:
+            opts["migrate_fault"] = migrate_fault
+
+
+def take_send_cut(host: SimHost, size: int) -> int | None:
+    """The byte count after which this `zfs send` of `size` bytes breaks (and use up one cut)."""
+    with host.store.edit() as state:
+        opts = state.get("stream", {})
+        cut, left = int(opts.get("cut_after", 0)), int(opts.get("cuts", 0))
+        if not cut or left <= 0 or size <= cut:
+            return None
+        opts["cuts"] = left - 1
+    return cut
+
+
+def take_migrate_fault(host: SimHost) -> str:
+    """The injected `xl migrate-receive` fault ("" if none); it happens once."""
+    with host.store.edit() as state:
+        opts = state.get("stream", {})
+        fault = str(opts.pop("migrate_fault", "") or "")
+    return fault
+
+
+def migrate_rate(host: SimHost) -> int:
+    return int(host.store.read().get("stream", {}).get("migrate_rate", 0))
+
 
 def streaming_handler(tool: str, args: Sequence[str]) -> StreamHandler | None:
     """Return the streaming implementation of `tool args...`, or None for a buffered command."""
@@ -78,6 +139,10 @@ def streaming_handler(tool: str, args: Sequence[str]) -> StreamHandler | None:
         from .zfs_recv import zfs_recv
 
         return zfs_recv
+    if tool == "sh":
+        from .sh import sh
+
+        return sh
     if tool == "xl" and sub in ("migrate", "migrate-receive"):
         from .xl_migrate import xl_streaming
 

@@ -123,7 +123,7 @@ def launch(host: SimHost, state: State, dom: dict[str, Any]) -> list[str] | None
         last = 5900 + int(vnc.get("display") or 0) + 100
         candidates += [p for p in range(first + 1, last) if p not in taken]
     iso = _iso_for(host, state, dom)
-    spec = {"passwd": vnc.get("passwd", ""), "info": _info(state, dom)}
+    spec = {"passwd": vnc.get("passwd", ""), "info": _info(state, dom), "memory": dom.get("memory")}
     reason = "no free VNC port"
     for port in candidates:
         try:

@@ -74,9 +74,12 @@ def _run_builtin(args: argparse.Namespace, spec: dict[str, Any], report: Any) ->
     listener = socket.socket(fileno=args.fd)
     keys_file = args.state_dir / "vnc" / f"{args.name}.keys.json"
 
-    def on_keys(typed: str, ctrl_alt_del: int) -> None:
-        # What the keyboard sent, for people and tests to check (paste, Ctrl-Alt-Del).
-        keys_file.write_text(json.dumps({"typed": typed, "ctrl_alt_del": ctrl_alt_del}), "utf-8")
+    def on_keys(record: dict[str, Any]) -> None:
+        # What the keyboard sent, for people and tests to check (paste, Ctrl-Alt-Del, the
+        # send-keys menu): written to a temporary file and renamed, so a reader never sees half.
+        partial = keys_file.with_suffix(".part")
+        partial.write_text(json.dumps(record), "utf-8")
+        os.replace(partial, keys_file)
 
     screen = rfb.Screen(spec["info"], on_keys)
     report(f"ok {os.getpid()}")
@@ -106,7 +109,9 @@ def _run_qemu(args: argparse.Namespace, spec: dict[str, Any], report: Any) -> No
     vnc_dir = args.state_dir / "vnc"
     display = args.port - 5900
     vnc = f"{args.listen}:{display}"
-    argv = [args.qemu_binary, "-name", args.name, "-m", "128", "-boot", "d", "-cdrom", args.qemu]
+    from .qemu import base_argv  # the domU's own memory, capped for the demo machine
+
+    argv = base_argv(args.qemu_binary, args.name, spec.get("memory"), args.qemu)
     secret = vnc_dir / f"{args.name}.secret"
     if spec.get("passwd"):
         fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -203,8 +203,19 @@ def canonical_bdf(text: str) -> str | None:
     return f"{int(dom or '0', 16):04x}:{int(bus, 16):02x}:{int(dev, 16):02x}.{func}"
 
 
+_VGA = {"stdvga": "std", "cirrus": "cirrus", "none": "none", "qxl": "qxl"}
+
+
 def _hvm_extra(cfg: Config) -> dict[str, Any]:
     extra: dict[str, Any] = {}
+    # xl_parse.c: `vga` wins over the old boolean `stdvga`; an unknown word exits 1.
+    vga = cfg.get_string("vga")
+    if vga is not None:
+        if vga not in _VGA:
+            raise CommandExit(1, f'Unknown vga "{vga}" specified')
+        extra["vga"] = {"kind": _VGA[vga]}
+    elif (stdvga := cfg.get_int("stdvga")) is not None:
+        extra["vga"] = {"kind": "std" if stdvga else "cirrus"}
     for key in ("serial", "usbdevice"):
         if cfg.has(key):
             value = cfg.settings[key][0]
@@ -226,6 +237,9 @@ def libxl_config(dom: dict[str, Any]) -> dict[str, Any]:
         "avail_vcpus": list(range(dom["vcpus"])),
         "max_memkb": dom["maxmem"] * 1024,
         "target_memkb": dom.get("target_mem", dom["memory"]) * 1024,
+        # An aggregate member is always emitted, even with every field at its default
+        # (gentypes.py `get_default_expr`); the scheduler fields are unset in a stored config.
+        "sched_params": {},
     }
     if dom["type"] == "hvm":
         vnc = dom["vnc"]
@@ -236,7 +250,10 @@ def libxl_config(dom: dict[str, Any]) -> dict[str, Any]:
             vnc_json["display"] = vnc["display"]
         vnc_json["findunused"] = str(vnc["findunused"])
         b_info["video_memkb"] = 8192
-        b_info["type.hvm"] = {"vnc": vnc_json} | dom["hvm_extra"]
+        # vga, sdl, spice and rdm are structs of libxl_domain_build_info's hvm union, so they
+        # appear as {} when unset (libxl_types.idl, RELEASE-4.18.0).
+        hvm: dict[str, Any] = {"vga": {}, "vnc": vnc_json, "sdl": {}, "spice": {}, "rdm": {}}
+        b_info["type.hvm"] = hvm | dom["hvm_extra"]
     if dom.get("kernel"):
         b_info["kernel"] = dom["kernel"]
     config: dict[str, Any] = {
@@ -267,9 +284,9 @@ def _disk_json(disk: dict[str, Any]) -> dict[str, Any]:
 
 
 def _nic_json(nic: dict[str, Any], dtype: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if nic["devid"]:
-        out["devid"] = nic["devid"]
+    # libxl_devid's init value is -1, not 0, so devid 0 is emitted too (libxl_types.idl).
+    devid = nic["devid"]
+    out: dict[str, Any] = {"devid": int(devid) if str(devid).isdigit() else devid}
     out |= {k: v for k, v in nic.items() if k not in ("devid", "type")}
     out["nictype"] = (
         "vif_ioemu" if dtype == "hvm" and nic.get("type", "ioemu") == "ioemu" else "vif"

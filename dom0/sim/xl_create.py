@@ -83,9 +83,26 @@ def xl_create(host: SimHost, args: list[str], dryrun: bool = False) -> SimResult
             problem = vnc.launch(host, state, dom)
             if problem is not None:
                 del state["domains"][dom["name"]]
+                problem = [*problem, *cleanup_cascade(domid)]
     if problem is not None:
         raise CommandExit(3, *stderr.splitlines(), *problem)
     return ok(stderr=stderr)
+
+
+def cleanup_cascade(domid: int) -> list[str]:
+    """What xl prints after libxl already destroyed a domain whose creation failed.
+
+    libxl's own clean-up (libxl_create.c `domcreate_complete`) destroys the half-built domain
+    silently; xl's `create_domain` then calls libxl_domain_destroy on the same domid again
+    (tools/xl/xl_vmcontrol.c `error_out:`), which finds nothing and logs these three lines
+    (libxl_domain.c `libxl__destroy_domid`, `domain_destroy_callback`, `domain_destroy_cb`;
+    line numbers of RELEASE-4.18.0, "Non-existant" misspelt as in the source).
+    """
+    return [
+        _libxl("libxl_domain.c", 1179, "libxl__destroy_domid", domid, "Non-existant domain"),
+        _libxl("libxl_domain.c", 1133, "domain_destroy_callback", domid, "Unable to destroy guest"),
+        _libxl("libxl_domain.c", 1060, "domain_destroy_cb", domid, "Destruction of domain failed"),
+    ]
 
 
 def _refuse(host: SimHost, state: State, dom: dict[str, Any], domid: int) -> list[str] | None:
@@ -132,20 +149,7 @@ def _refuse(host: SimHost, state: State, dom: dict[str, Any], domid: int) -> lis
             ),
         ]
     if dom["memory"] > domains.free_memory_mib(state):
-        # The xc/libxl lines of an allocation failure are UNVERIFIED (facts §3 "Memory").
-        return [
-            "xc: error: panic: xc_dom_boot.c:119: xc_dom_boot_mem_init: can't allocate low "
-            "memory for domain: Out of memory: Internal error",
-            "libxl: error: libxl_dom.c:593:libxl__build_dom: xc_dom_boot_mem_init failed: "
-            "Cannot allocate memory",
-            _libxl(
-                "libxl_create.c",
-                1798,
-                "domcreate_rebuild_done",
-                domid,
-                "cannot (re-)build domain: -3",
-            ),
-        ]
+        return _no_memory(domid)
     kernel = dom.get("kernel")
     if dom["type"] == "pvh" and kernel and not host.local(kernel).is_file():
         return _no_kernel(kernel, domid)
@@ -161,10 +165,11 @@ def _refuse(host: SimHost, state: State, dom: dict[str, Any], domid: int) -> lis
                     domid,
                     "unable to add disk devices",
                 ),
+                *cleanup_cascade(domid),
             ]
     refused = pci.refuse(state, dom, domid)
     if refused is not None:
-        return refused
+        return [*refused, *cleanup_cascade(domid)]
     vnc = dom["vnc"]
     if vnc and vnc["enable"]:
         port = domains.allocate_vnc_port(state, vnc["display"], vnc["findunused"])
@@ -184,9 +189,30 @@ def _refuse(host: SimHost, state: State, dom: dict[str, Any], domid: int) -> lis
                     domid,
                     "device model did not start: -3",
                 ),
+                *cleanup_cascade(domid),
             ]
         dom["vnc_port"] = port
     return None
+
+
+def _no_memory(domid: int) -> list[str]:
+    """The hypervisor cannot populate the domain's memory (RELEASE-4.18.0 sources).
+
+    tools/libs/guest/xg_dom_boot.c `xc_dom_boot_mem_init` panics with XC_OUT_OF_MEMORY, whose
+    description is "Out of memory" (tools/libs/ctrl/xc_private.c); before Xen 4.15 the file was
+    tools/libxc/xc_dom_boot.c. libxl_dom.c `libxl__build_dom` logs it with LOGE: the errno
+    (ENOMEM, "Cannot allocate memory") is UNVERIFIED.
+    """
+    return [
+        "xc: error: panic: xg_dom_boot.c:120: xc_dom_boot_mem_init: can't allocate low "
+        "memory for domain: Out of memory",
+        "libxl: error: libxl_dom.c:581:libxl__build_dom: xc_dom_boot_mem_init failed: "
+        "Cannot allocate memory",
+        _libxl(
+            "libxl_create.c", 1653, "domcreate_rebuild_done", domid, "cannot (re-)build domain: -3"
+        ),
+        *cleanup_cascade(domid),
+    ]
 
 
 def _no_kernel(kernel: str, domid: int) -> list[str]:
@@ -200,6 +226,7 @@ def _no_kernel(kernel: str, domid: int) -> list[str]:
         _libxl(
             "libxl_create.c", 1653, "domcreate_rebuild_done", domid, "cannot (re-)build domain: -3"
         ),
+        *cleanup_cascade(domid),
     ]
 
 

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 LIST_HEADER = "Name                                        ID   Mem VCPUs\tState\tTime(s)"
 _ROW = "{:<40} {:>5} {:>5} {:>5}     {}  {:>8.1f}"
+#: `xl info` hw_caps: 8 words `%08x` (the simulated CPU's; state["hw_caps"] overrides it).
+HW_CAPS = "bfebfbff:77fafbff:2c100800:00000121:0000000f:009c6fbf:00000000:00000100"
 
 
 def _row(name: str, domid: int, mem: int, vcpus: int, state: str, cpu: float) -> str:
@@ -103,7 +105,8 @@ def info_lines(state: State) -> list[tuple[str, str]]:
         ("cores_per_socket", str(max(1, cpus // 2))),
         ("threads_per_core", "2" if cpus > 1 else "1"),
         ("cpu_mhz", "2394.454"),
-        ("hw_caps", "bfebfbff:77fafbff:2c100800:00000121:0000000f:009c6fbf:00000000:00000100"),
+        # A test may give a host another CPU (state["hw_caps"]) for the migration CPU check.
+        ("hw_caps", state.get("hw_caps") or HW_CAPS),
         ("virt_caps", caps),
         ("total_memory", str(state["total_mem_mib"])),
         ("free_memory", str(free)),

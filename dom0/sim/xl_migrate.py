@@ -19,9 +19,10 @@ from __future__ import annotations
 import fcntl
 import os
 import subprocess
+import time
 from typing import IO, TYPE_CHECKING, Any
 
-from . import domains, vnc
+from . import domains, streams, vnc
 from . import xl_migrate_proto as proto
 from .result import CommandExit
 from .streams import StreamIO
@@ -174,12 +175,20 @@ class _Sender:
             return False
         return True
 
-    def write(self, data: bytes) -> bool:
+    def write(self, data: bytes, rate: int = 0) -> bool:
+        """Send `data` (at most `rate` bytes/s if set); False if the pipe broke or on cancel."""
+        started = time.monotonic()
         try:
             for start in range(0, len(data), _CHUNK):
+                if self.io.cancelled.is_set():
+                    return False
                 self.send.write(data[start : start + _CHUNK])
                 self.send.flush()
                 self.relay()
+                if rate:
+                    delay = started + (start + _CHUNK) / rate - time.monotonic()
+                    if delay > 0:
+                        self.io.cancelled.wait(delay)
         except (BrokenPipeError, OSError, ValueError):
             return False
         return True
@@ -195,7 +204,12 @@ class _Sender:
             )
             return 1
         self.say(f"Saving to migration stream new xl format (info 0x3/0x0/{len(header) - 48})")
-        if not self.write(proto.U64.pack(len(memory)) + memory):
+        image = proto.U64.pack(len(memory)) + memory
+        if not self.write(image, streams.migrate_rate(self.host)):
+            if self.io.cancelled.is_set():
+                # Killed (SIGTERM) in the live pre-copy: xl dies, the guest was never suspended
+                # and runs on; closing the pipe makes the receiver drop what it got.
+                return 1
             # Still in the live pre-copy: the guest was never asked to suspend, so libxl reports
             # ERROR_GUEST_TIMEDOUT and xl does not resume it (it still runs).
             self.say(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from . import domains, vnc
+from . import domains, streams, vnc
 from . import xl_migrate_proto as proto
 from .state import State
 from .streams import StreamIO
@@ -202,7 +202,12 @@ def xl_migrate_receive(host: SimHost, args: list[str], io: StreamIO) -> int:
     io.err("migration target: Transfer complete, requesting permission to start domain.")
     if not _send(io, proto.READY):
         return 1
+    fault = streams.take_migrate_fault(host)
+    if fault == "hangup-after-ready":
+        return _hangup(io)
     rc = _start(host, io, record["name"], domid, "p" in flags)
+    if fault == "hangup-after-start" and rc == 0:
+        return _hangup(io)
     if not _send(io, proto.REPORT + bytes([(-rc) & 0xFF])):
         return 1
     if rc:
@@ -216,6 +221,18 @@ def xl_migrate_receive(host: SimHost, args: list[str], io: StreamIO) -> int:
         if not _send(io, proto.GO):
             return 1
     return 0
+
+
+def _hangup(io: StreamIO) -> int:
+    """An injected dropped connection (streams.set_stream_faults): this end is killed by SIGHUP
+    without a word or any clean-up, so what it holds (`<name>--incoming`, or the started domain)
+    stays, and the sender sees its stream end in the final handshake."""
+    for stream in (io.stdout, io.stdin):
+        try:
+            stream.close()
+        except OSError:
+            pass
+    return 129
 
 
 def _start(host: SimHost, io: StreamIO, name: str, domid: int, paused: bool) -> int:

@@ -115,16 +115,28 @@ def _lex_error(source: str, line: int, near: str) -> CfgError:
     )
 
 
-def _tokenize(text: str, source: str) -> list[_Tok]:
+def _tokenize(text: str, source: str) -> tuple[list[_Tok], CfgError | None]:
+    """The tokens up to the first lexical error, and that error (raised when the parser reaches
+    it, so an earlier syntax error is reported first, as bison reports it)."""
     toks: list[_Tok] = []
+    try:
+        _lex(text, source, toks)
+    except CfgError as exc:
+        toks.append(_Tok("LEXERR", "", toks[-1].line if toks else 1))
+        return toks, exc
+    return toks, None
+
+
+def _lex(text: str, source: str, toks: list[_Tok]) -> None:
     i, line, n = 0, 1, len(text)
     while i < n:
         ch = text[i]
         if ch in " \t\r":
             i += 1
-        elif ch == "#":
-            while i < n and text[i] != "\n":
-                i += 1
+        elif ch == "#" and "\n" in text[i:]:
+            # `\#.*\n` needs its newline: a comment ending the file without one is a lexical
+            # error (libxlu_cfg_l.l; `#` then falls to the `.` rule).
+            i = text.index("\n", i)
         elif ch == "\n":
             toks.append(_Tok("NEWLINE", "\n", line))
             line += 1
@@ -149,7 +161,6 @@ def _tokenize(text: str, source: str) -> list[_Tok]:
                 end += 1
             raise _lex_error(source, line, text[i:end])
     toks.append(_Tok("EOF", "", line))
-    return toks
 
 
 def _lex_string(text: str, i: int, line: int, source: str, toks: list[_Tok]) -> int:
@@ -174,14 +185,18 @@ def _lex_string(text: str, i: int, line: int, source: str, toks: list[_Tok]) -> 
 
 
 class _Parser:
-    def __init__(self, toks: list[_Tok], source: str) -> None:
-        self.toks, self.pos, self.source = toks, 0, source
+    def __init__(self, lexed: tuple[list[_Tok], CfgError | None], source: str) -> None:
+        self.toks, self.lex_error = lexed
+        self.pos, self.source = 0, source
 
     def peek(self) -> _Tok:
-        return self.toks[self.pos]
+        tok = self.toks[self.pos]
+        if tok.kind == "LEXERR" and self.lex_error is not None:
+            raise self.lex_error
+        return tok
 
     def take(self) -> _Tok:
-        tok = self.toks[self.pos]
+        tok = self.peek()
         self.pos += 1
         return tok
 
@@ -254,8 +269,46 @@ class _Parser:
         config.settings[key.text] = (value, key.line)
 
 
+#: What libxlu prints after a failed parse when the lexer met one of `+ - . ( ) :` outside a
+#: string (tools/libs/util/libxlu_cfg.c `parse`, libxlu_cfg_l.l rule `[+-.():]`).
+PYTHON_WARNING = (
+    "warning: Config file looks like it contains Python code.",
+    "warning:  Arbitrary Python is no longer supported.",
+    "warning:  See https://wiki.xen.org/wiki/PythonInXlConfig",
+)
+_LEX_SKIP = re.compile(r"[ \t\r\n]+|\#[^\n]*\n|'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"")
+_LEX_TOKEN = re.compile(r"[a-z][._0-9a-z]*|[0-9][0-9a-fx]*|\+=|[,\[\]=;]")
+
+
+def likely_python(text: str) -> bool:
+    """Tell whether libxlu's lexer would set `likely_python` anywhere in the file.
+
+    Its error recovery (`stmt: error NEWLINE` in libxlu_cfg_y.y) lexes the whole file, so a
+    Python-like character after the first error counts too. A character inside the rest of a
+    bad word (`<lexerr>[^ \t\n]*`) does not.
+    """
+    i, n = 0, len(text)
+    while i < n:
+        match = _LEX_SKIP.match(text, i) or _LEX_TOKEN.match(text, i)
+        if match:
+            i = match.end()
+            continue
+        if text[i] in "+-.():":
+            return True
+        i += 1
+        while i < n and text[i] not in " \t\n":
+            i += 1
+    return False
+
+
 def parse_cfg(text: str, source: str) -> Config:
     """Parse a whole xl config file; raise CfgError with xl's lines when it does not parse."""
     config = Config(source)
-    _Parser(_tokenize(text, source), source).parse(config)
+    try:
+        _Parser(_tokenize(text, source), source).parse(config)
+    except CfgError as exc:
+        if likely_python(text):
+            # libxlu prints the warning after its error lines, before xl's "Failed to parse".
+            exc.lines[-1:-1] = PYTHON_WARNING
+        raise
     return config

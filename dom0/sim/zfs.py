@@ -14,7 +14,7 @@ from . import zfs_data, zfs_util
 from .result import CommandExit, SimResult, ok
 from .state import State
 from .zfs_destroy import zfs_destroy
-from .zfs_list import _table, zfs_get, zfs_list
+from .zfs_list import zfs_get, zfs_list, zpool_table
 from .zfs_set import zfs_set
 from .zfs_snap import zfs_clone, zfs_promote, zfs_rollback, zfs_snapshot
 from .zfs_space import EMPTY_REFERENCED, Space, new_dataset
@@ -144,8 +144,7 @@ def zpool(host: SimHost, args: list[str]) -> SimResult:
             raise CommandExit(1, f"cannot open '{pool}': no such pool")
     row = [_pool_value(host, state, p, "-p" in flags) for p in props]
     header = None if "-H" in flags else [_pool_header(p) for p in props]
-    numeric = [p in ("size", "allocated", "free") for p in props]
-    return ok(_table([row], header, numeric))
+    return ok(zpool_table([row], header, props))
 
 
 def _pool_header(prop: str) -> str:

@@ -3,9 +3,11 @@
 Follows zfs_main.c `zfs_do_destroy` and `destroy_check_dependent`: the dependents of a dataset are
 walked as libzfs' zfs_iter_dependents does (children, then snapshots oldest first, each after the
 clones that depend on it); without -r the direct descendants are listed as "has children", with
--r (not -R) clones elsewhere are listed as "has dependent clones". One simplification: a busy
-volume anywhere in the set refuses the whole destroy (real zfs with -r destroys what it can and
-reports the busy one).
+-r (not -R) clones elsewhere are listed as "has dependent clones". With -r/-R each dataset is
+destroyed in that order and a failure is reported and skipped (`destroy_callback`: "When
+performing a recursive destroy we ignore errors"): a busy volume prints "dataset is busy", a
+parent that still has children left prints "dataset already exists" (EEXIST from
+module/zfs/dsl_destroy.c `dsl_destroy_head_check_impl`), and the command exits 1.
 """
 
 from __future__ import annotations
@@ -145,7 +147,34 @@ def zfs_destroy(host: SimHost, args: list[str]) -> SimResult:
                 )
         # The pool's root filesystem itself is never destroyed, only what is under it.
         doomed = deps if "/" not in name else [*deps, name]
-        _refuse_busy(host, state, doomed)
-        if "-n" not in flags:
+        if "-n" in flags:
+            return ok()
+        if not flags & {"-r", "-R"}:
+            _refuse_busy(host, state, doomed)
             remove(host, state, doomed)
+            return ok()
+        failed = _destroy_each(host, state, doomed)
+    if failed:
+        raise CommandExit(1, *failed)
     return ok()
+
+
+def _destroy_each(host: SimHost, state: State, doomed: list[str]) -> list[str]:
+    """Destroy in order, skipping what fails as `destroy_callback` does; return the errors."""
+    errors: list[str] = []
+    for name in doomed:
+        if "@" not in name:
+            if busy(host, state, name):
+                errors.append(f"cannot destroy '{name}': dataset is busy")
+                continue
+            left = [d for d in state["datasets"] if _is_descendant(name, d)]
+            if any("@" not in d for d in left):
+                # A child dataset is still there (dsl_dir child count != 0): EEXIST.
+                errors.append(f"cannot destroy '{name}': dataset already exists")
+                continue
+            if left:
+                # Its own snapshots are still there (ds_prev is the head's snapshot): EBUSY.
+                errors.append(f"cannot destroy '{name}': dataset is busy")
+                continue
+        remove(host, state, [name])
+    return errors

@@ -77,10 +77,16 @@ def select(state: State, names: list[str], depth: int | None, types: set[str]) -
     return sorted(shown, key=lambda n: sort_key(state, n))
 
 
-def _table(rows: list[list[str]], header: list[str] | None, numeric: list[bool]) -> str:
+def _table(
+    rows: list[list[str]],
+    header: list[str] | None,
+    numeric: list[bool],
+    min_widths: list[int] | None = None,
+) -> str:
     if header is None:
         return "".join("\t".join(row) + "\n" for row in rows)
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    floor = min_widths or [0] * len(header)
+    widths = [max(floor[i], *(len(r[i]) for r in [header, *rows])) for i in range(len(header))]
     lines = []
     for row in [header, *rows]:
         cells = [
@@ -89,6 +95,19 @@ def _table(rows: list[list[str]], header: list[str] | None, numeric: list[bool])
         ]
         lines.append("  ".join(cells).rstrip() + "\n")
     return "".join(lines)
+
+
+#: zpool's left-aligned (string) columns; every other pool property is a number to zprop and
+#: right-aligned (module/zcommon/zprop_common.c `zprop_register_number`, rightalign B_TRUE).
+_ZPOOL_TEXT = {"name", "altroot", "bootfs", "cachefile", "comment"}
+
+
+def zpool_table(rows: list[list[str]], header: list[str] | None, props: list[str]) -> str:
+    """`zpool list`'s table: number columns (HEALTH too) right-aligned in at least 5 characters
+    and HEALTH in 8 (zprop_common.c `zprop_width`; cmd/zpool/zpool_main.c `collect_pool`)."""
+    numeric = [p not in _ZPOOL_TEXT for p in props]
+    floor = [8 if p == "health" else 5 if num else 0 for p, num in zip(props, numeric, strict=True)]
+    return _table(rows, header, numeric, floor)
 
 
 def _types(value: str) -> set[str]:

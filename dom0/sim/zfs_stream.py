@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import zfs_data
 from .result import CommandExit
-from .streams import StreamIO
+from .streams import StreamIO, take_send_cut
 from .zfs_util import getopts, open_snapshot
 from .zfsnames import VOLBLOCKSIZE, nicenum
 
@@ -207,6 +207,10 @@ def write_stream(
     snap = header["toname"]
     rate, interval = _options(host)
     data = header_bytes(header) + records[int(header["offset"]) :] + trailer_bytes(records)
+    cut = take_send_cut(host, len(data))
+    if cut is not None:
+        # An injected dropped connection (streams.set_stream_faults): the reader is gone.
+        data = data[:cut]
     if verbose and not parsable:
         io.err(f"TIME        SENT   SNAPSHOT {snap}")
     started = time.monotonic()
@@ -234,6 +238,8 @@ def write_stream(
                 next_tick = now + interval
         io.stdout.flush()
     except (BrokenPipeError, ValueError, OSError):
+        cut = 0
+    if cut is not None:
         io.err(f"warning: cannot send '{snap}': Broken pipe")
         return 1
     return 0

@@ -117,7 +117,8 @@ def _refusal(domain: Domain, bdf: str, *, attach: bool) -> str:
 
 def _write(request: HttpRequest, domain: Domain, bdf: str, *, attach: bool) -> None:
     try:
-        config = cfg.parse(records.current_text(domain))
+        text = records.current_text(domain)
+        config = cfg.parse(text)
     except ParseError as exc:
         messages.error(request, f"{domain.name}'s config cannot be read: {exc}")
         return
@@ -126,7 +127,7 @@ def _write(request: HttpRequest, domain: Domain, bdf: str, *, attach: bool) -> N
     )
     verb = "Attach" if attach else "Detach"
     version = records.add_version(
-        domain, cfg.render(changed), author=request.user, note=f"{verb} PCI device {bdf}"
+        domain, cfg.render_over(text, changed), author=request.user, note=f"{verb} PCI device {bdf}"
     )
     Domain.objects.filter(pk=domain.pk).update(pci=logic.config_pci(changed))
     if attach:

@@ -131,7 +131,7 @@ def restorable(domain: Domain, text: str, user: Any = None) -> Restored:
         specs = pci_logic.pci_specs(config)
         for bdf in dropped:
             specs = pci_logic.spec_changed(specs, bdf, attach=False)
-        text = cfg.render(pci_logic.with_pci(config, specs))
+        text = cfg.render_over(text, pci_logic.with_pci(config, specs))
     visible = _visible(user)
     if visible is not None and dropped:
         mine = Domain.objects.filter(pk__in=visible, host=domain.host_id)

@@ -71,7 +71,8 @@ def test_it_parses_an_empty_listing() -> None:
     "line",
     [
         "garbage",
-        "vm1 1 1024 1 r----- 1.0 extra",
+        # Extra columns right of Time(s) are kept (issue 17), but not words in place of one.
+        "vm1 1 1024 1 r----- extra",
         "vm1                                          1  1024     1     rx----     1.0",
         "vm1                                          1  1024     1     r----      1.0",
     ],

@@ -63,7 +63,8 @@ def test_pvh_needs_its_kernel_on_the_host(host: SimHost) -> None:
     rc, _, err = run(host, "xl", "create", cfg)
     assert rc == 3
     assert "failed to open file '/boot/domu/kernel': No such file or directory" in err
-    assert err.rstrip().endswith("cannot (re-)build domain: -3")
+    assert "cannot (re-)build domain: -3\n" in err
+    assert err.rstrip().endswith("Destruction of domain failed")
     host.path("/boot/domu").mkdir(parents=True)
     host.path("/boot/domu/kernel").write_bytes(b"\x7fELF")
     assert run(host, "xl", "create", cfg)[0] == 0
