@@ -124,6 +124,10 @@ def _facts(ctx: JobContext, gathered: readiness.Gathered) -> dict[str, Any]:
         "total_memory_mib": info.total_memory_mib,
         "free_memory_mib": info.free_memory_mib,
         "virt_caps": sorted(info.virt_caps),
+        # The migration checklist compares these between two hosts (dom0.migration_checks).
+        "hw_caps": info.values.get("hw_caps"),
+        "xen_major": info.values.get("xen_major"),
+        "xen_minor": info.values.get("xen_minor"),
         "xen_commandline": info.xen_commandline,
         "hvm": info.hvm,
         "hap": info.hap,
@@ -235,3 +239,7 @@ def _save(
         values["readiness"] = readiness.as_dicts(checklist)
         values.update(Host.readiness_values(values["readiness"]))
     Host.objects.filter(pk=host.pk).update(**values)
+
+
+# The migration access set-up (its job kind and host-page section) registers on import.
+from hosts import migration_access  # noqa: E402,F401

@@ -12,4 +12,5 @@ urlpatterns = [
     path("<uuid:code>/key/fetch/", hosts.host_fetch_key, name="fetch_key"),
     path("<uuid:code>/key/pin/", hosts.host_pin_key, name="pin_key"),
     path("<uuid:code>/delete/", hosts.host_delete, name="delete"),
+    path("<uuid:code>/migration-access/", hosts.host_migration_access, name="migration_access"),
 ]

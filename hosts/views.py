@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -183,3 +184,19 @@ def _fetch_key(request: HttpRequest, host: Host) -> None:
         f"{host.address} offers host key {info.fingerprint_sha256}. Compare it with "
         "`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the host, then confirm it.",
     )
+
+
+@require_POST
+def host_migration_access(request: HttpRequest, code: str) -> HttpResponse:
+    """Queue the migration access set-up from this host to the hosts ticked (admins only)."""
+    access.require_admin(request.user)
+    host = host_access.get_host_for_user(request.user, code, write=True)
+    from hosts.migration_access import queue_from_post
+
+    try:
+        job = queue_from_post(host, request.POST.getlist("targets"), request.user)
+    except (ValueError, DjangoValidationError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        return redirect(host)
+    messages.info(request, f"Setting up migration access from {host.name} (job #{job.pk}).")
+    return redirect(host)

@@ -134,7 +134,8 @@ def _panel_checks(domain: Domain, source: Host, target: Host, mode: str) -> list
             )
         )
     else:
-        shown = domain.get_state_display().lower()
+        # xl's "blocked" (-b----) is a running domU waiting for work: say running, as the pages do.
+        shown = "running" if domain.state == "blocked" else domain.get_state_display().lower()
         checks.append(Check("state", PASS, "The domU can move", f"{domain.name} is {shown}."))
     name_taken = Domain.objects.filter(host=target, name=domain.name).exists()
     checks.append(

@@ -9,19 +9,26 @@ sending another config with `-C`.
 
 from __future__ import annotations
 
+import threading
+from queue import Empty, Queue
+
 from dom0 import commands, parsers
 from dom0.errors import Dom0Error
+from dom0.migration_errors import MigrationStateUnknown
 from dom0.parsers import classify_error
+from dom0.transports.base import StreamingCommand
 from domains import cfg, records
 from domains.migration import switch
 from domains.models import Domain
 from hosts.models import Host
-from jobs.context import JobContext, StepFailed
+from jobs.context import JobCancelled, JobContext, StepFailed
 
 MIGRATE_KEY = "/usr/local/etc/xenpanel/migrate_key"
 MIGRATE_KNOWN_HOSTS = "/usr/local/etc/xenpanel/migrate_known_hosts"
 #: xl migrate copies the guest's memory: allow a big guest over a slow link.
 MIGRATE_TIMEOUT = 6 * 3600
+#: Seconds between two looks for a cancel request while xl migrate is quiet.
+CANCEL_POLL = 0.5
 
 
 def disk_paths(text: str) -> list[str]:
@@ -66,29 +73,109 @@ def migrate(ctx: JobContext, domain: Domain, source: Host, target: Host) -> str:
     )
     argv = commands.xl_migrate(domain.name, switch.peer_name(target), ssh_command=ssh)
     ctx.progress(5, f"xl migrate to {target.name}")
-    stderr, rc = _run_migrate(ctx, source, argv)
+    stderr, rc = _run_migrate(ctx, domain, source, target, argv)
     if rc != 0:
         error = classify_error(argv, rc, "", stderr)
         return _after_failure(ctx, domain, source, target, error)
     return _after_success(ctx, domain, source, target)
 
 
-def _run_migrate(ctx: JobContext, source: Host, argv: list[str]) -> tuple[str, int]:
-    """Run xl migrate on the source, its progress from the lines both sides print."""
+def _run_migrate(
+    ctx: JobContext, domain: Domain, source: Host, target: Host, argv: list[str]
+) -> tuple[str, int]:
+    """Run xl migrate on the source, its progress from the lines both sides print.
+
+    xl is quiet while it copies the memory (minutes for a big guest), so its stderr is read in a
+    thread and the job looks for a cancel request between lines; a cancel stops xl (`_cancelled`).
+    """
     ctx.check_cancelled(force=True)
     lines: list[str] = []
+    cancelled = False
     with ctx.step(f"Migrate (xl migrate) from {source.name}", argv) as record:
         command = ctx.transport_for(source).stream(argv, timeout=MIGRATE_TIMEOUT)
         command.stdin.close()
-        for line in command.stderr_lines():
-            lines.append(line.rstrip("\n"))
-            progress = parsers.parse_xl_migrate_progress("\n".join(lines))
-            events = progress.events
-            ctx.progress(5 + progress.percent * 0.85, events[-1] if events else "Migrating")
-        result = command.wait()
+        queue: Queue[str | None] = Queue()
+        reader = threading.Thread(
+            target=_read_lines, args=(command, queue), name="xl migrate stderr", daemon=True
+        )
+        reader.start()
+        try:
+            while (line := _next_line(ctx, queue)) is not None:
+                lines.append(line.rstrip("\n"))
+                progress = parsers.parse_xl_migrate_progress("\n".join(lines))
+                events = progress.events
+                # xl prints a dozen lines, each a new phase: show every one at once.
+                message = events[-1] if events else "Migrating"
+                ctx.progress(5 + progress.percent * 0.85, message, force=True)
+            result = command.wait()
+        except JobCancelled:
+            cancelled = True
+            result = command.cancel()
+            reader.join(5)
+            lines.append("(cancelled: xl migrate was stopped)")
         stderr = "\n".join(lines) or result.stderr
         record.rc, record.output = result.rc, ctx.redact(stderr[-8000:])
+    if cancelled:
+        _cancelled(ctx, domain, source, target, stderr)
     return stderr, result.rc
+
+
+def _read_lines(command: StreamingCommand, queue: Queue[str | None]) -> None:
+    try:
+        for line in command.stderr_lines():
+            queue.put(line)
+    finally:
+        queue.put(None)
+
+
+def _next_line(ctx: JobContext, queue: Queue[str | None]) -> str | None:
+    """The next stderr line (None at its end); raises JobCancelled if the user asked to stop."""
+    while True:
+        ctx.check_cancelled()
+        try:
+            return queue.get(timeout=CANCEL_POLL)
+        except Empty:
+            continue
+
+
+def _cancelled(ctx: JobContext, domain: Domain, source: Host, target: Host, stderr: str) -> None:
+    """xl was stopped on a cancel: leave the domU running on the source only, then end the job.
+
+    Before xl's go (the usual case: a cancel lands in the memory copy) the source still runs it
+    and the receiver drops what it got. Should xl have been stopped later, the source copy may be
+    paused or renamed, and the receiver may hold `<name>--incoming`: put that right here.
+    """
+    progress = parsers.parse_xl_migrate_progress(stderr)
+    if progress.where != "source":
+        # Past xl's point of no return: as after a failed handshake, look at both ends.
+        ctx.note("Cancelled late", "xl migrate was stopped after it handed the domU over")
+        _after_failure(ctx, domain, source, target, _late_cancel(progress.where))
+    done: list[str] = []
+    incoming = f"{domain.name}--incoming"
+    rows = {str(r["name"]): r for r in switch.listing(ctx, source, "Check the source")}
+    if incoming in switch.names_on(ctx, target, "Check the target"):
+        switch.run_on(ctx, target, commands.xl_destroy(incoming), f"Destroy {incoming}")
+        done.append(f"destroyed the half-received {incoming} on {target.name}")
+    row = rows.get(domain.name)
+    if row is not None and row.get("state") == "paused":
+        switch.run_on(ctx, source, commands.xl_unpause(domain.name), f"Unpause {domain.name}")
+        done.append(f"unpaused it on {source.name}")
+    seen = switch.read_back(ctx, source, target)
+    ctx.result(where=source.name)
+    state = "still runs" if domain.name in seen.get(source.name, set()) else "is not in xl list"
+    ctx.note(
+        "Cancelled: xl migrate stopped",
+        f"{domain.name} {state} on {source.name}; nothing of it is left on {target.name}"
+        + (f" ({'; '.join(done)})" if done else "")
+        + ".",
+    )
+    raise JobCancelled
+
+
+def _late_cancel(where: str) -> Dom0Error:
+    return MigrationStateUnknown(
+        "The migration was cancelled after xl handed the domain over", where=where
+    )
 
 
 def _after_success(ctx: JobContext, domain: Domain, source: Host, target: Host) -> str:
@@ -126,28 +213,53 @@ def _after_failure(
     on_source = domain.name in seen.get(source.name, set())
     on_target = domain.name in seen.get(target.name, set())
     if where == "destination" or (where == "unknown" and on_target and not on_source):
-        # xl lost the final handshake but the target has it under its name: it moved.
-        switch.switch_shared(domain, target)
-        switch.read_back(ctx, target)
-        ctx.result(where=target.name)
-        raise StepFailed(
-            f"xl migrate reported a failure ({error}), yet {domain.name} runs on {target.name} "
-            f"and not on {source.name}: the panel now shows it on {target.name}. Check "
-            f"{source.name} with `xl list` for a leftover `{domain.name}--migratedaway` and "
-            "destroy it; write its config file on the target from its page (edit, save)."
-        )
+        # xl lost the final handshake but the target runs it under its name: it moved.
+        return _moved_anyway(ctx, domain, source, target, error, seen)
     if where == "unknown":
         ctx.result(where="unknown")
+        away, incoming = f"{domain.name}--migratedaway", f"{domain.name}--incoming"
         raise StepFailed(
             f"The migration failed during xl's final handshake: {domain.name}'s state is "
             f"undefined (xl list: {source.name} {sorted(seen.get(source.name, []))}, "
             f"{target.name} {sorted(seen.get(target.name, []))}). The panel keeps it on "
-            f"{source.name}. Look for `{domain.name}--migratedaway` on {source.name} and "
-            f"`{domain.name}--incoming` on {target.name} and keep exactly one copy running."
+            f"{source.name}. Check both hosts with `xl list` and keep exactly one copy: if "
+            f"{target.name} has no running {domain.name}, `xl destroy {incoming}` there (if "
+            f"listed), then on {source.name} `xl rename {away} {domain.name}` and `xl unpause "
+            f"{domain.name}`; then refresh both hosts."
         )
     ctx.result(where=source.name)
     state = "still runs" if on_source else "is not in xl list"
     raise StepFailed(
         f"{error.message.rstrip('.')}. {domain.name} {state} on {source.name}; nothing of it "
         f"is left on {target.name}. {error.hint or ''}".strip()
+    )
+
+
+def _moved_anyway(
+    ctx: JobContext,
+    domain: Domain,
+    source: Host,
+    target: Host,
+    error: Dom0Error,
+    seen: dict[str, set[str]],
+) -> str:
+    """xl failed after its go, yet the target runs the domU: the record and config follow it."""
+    text = records.current_text(domain)
+    switch.switch_shared(domain, target)
+    switch.read_back(ctx, target)
+    ctx.result(where=target.name)
+    left = []
+    try:
+        switch.write_config(ctx, target, domain.name, text)
+        switch.remove_config(ctx, source, domain.name)
+    except Dom0Error as exc:
+        left.append(f"move its config file to {target.name} by hand ({exc.message})")
+    away = f"{domain.name}--migratedaway"
+    if away in seen.get(source.name, set()):
+        # xl's own advice: it is the admin's call which copy lives; the target's runs.
+        left.append(f"`xl destroy {away}` on {source.name} (xl left its paused copy there)")
+    raise StepFailed(
+        f"xl migrate reported a failure ({error.message}), yet {domain.name} runs on "
+        f"{target.name} and not on {source.name}: the panel now shows it on {target.name}. "
+        + (f"Left to do: {'; '.join(left)}." if left else "Nothing is left on " + source.name)
     )

@@ -1,9 +1,10 @@
 """Storage migration of local zvols: copy the disks with zfs send/recv, then restart on the target.
 
-snapshot `@migrate-<job>` → full `zfs send` of each volume relayed through the worker into
-`zfs recv -s` on the target while the domU runs → downtime (shutdown: a clean stop, then a cold
-start on the target; pause: the guest freezes for the incremental, is destroyed on the source and
-cold-started on the target — not a live move) → `@migrate-<job>-final` and an incremental send of
+snapshot `@migrate-<job>` → full `zfs send` of each volume into `zfs recv -s` on the target
+(relayed through the worker, or directly Dom0 to Dom0 over SSH: transfer.py) while the domU
+runs → downtime (shutdown: a clean stop, then a cold start on the target; pause: the guest
+freezes for the incremental, is destroyed on the source and cold-started on the target — not a
+live move) → `@migrate-<job>-final` and an incremental send of
 what changed → the config on the target → `xl create` there. Until that create succeeds nothing is
 final: any failure restarts (or unpauses) the domU on the source and removes what was received.
 The source volumes stay, marked superseded, until the user confirms the clean-up.
@@ -12,21 +13,19 @@ The source volumes stay, marked superseded, until the user confirms the clean-up
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dom0 import commands, parsers
 from dom0.errors import DatasetMissing, Dom0Error, ParseError
-from dom0.transports.relay import RelayFailed, relay
+from dom0.transports.relay import RelayFailed
 from domains import cfg, records
-from domains.migration import switch
+from domains.migration import switch, transfer
 from domains.models import Domain
 from hosts.models import Host
-from jobs.context import JobContext, StepFailed
+from jobs.context import JobCancelled, JobContext, StepFailed
 from storage.models import Volume
 
-STREAM_TIMEOUT = 24 * 3600
 SHUTDOWN_TIMEOUT = 300
 
 
@@ -100,12 +99,12 @@ def migrate(ctx: JobContext, domain: Domain, source: Host, target: Host, downtim
     copies = {v.dataset: target_dataset(v.dataset, source, target) for v in volumes}
     move = _Move(copies=copies, snap=f"migrate-{ctx.job.pk}")
     ctx.progress(3, f"Checking {target.name}")
+    transfer.require_access(source, target)
     _preflight(ctx, domain, source, target, move)
     running = domain.name in switch.names_on(ctx, source, "Check whether it runs")
     ctx.note(
         "How the disks travel",
-        f"zfs send on {source.name} relayed through the panel's worker into zfs recv on "
-        f"{target.name} ({len(copies)} volume(s)); downtime: "
+        f"{transfer.describe(source, target)} ({len(copies)} volume(s)); downtime: "
         + (downtime if running else "none (not running)"),
     )
     text = records.current_text(domain)
@@ -122,8 +121,9 @@ def migrate(ctx: JobContext, domain: Domain, source: Host, target: Host, downtim
             path = cfg.config_path(target.config_dir, domain.name)
             argv = commands.xl_create(path, policy=target.path_policy())
             switch.run_on(ctx, target, argv, f"Create {domain.name} (xl create)")
-    except (Dom0Error, StepFailed) as exc:
-        _undo(ctx, domain, source, target, move, exc)
+    except (Dom0Error, StepFailed, JobCancelled) as exc:
+        with transfer.undoing(ctx):
+            _undo(ctx, domain, source, target, move, exc)
     return _commit(ctx, domain, source, target, move, new_text, volumes)
 
 
@@ -173,11 +173,12 @@ def _send(
     incremental: bool,
     report: Callable[[int], None],
 ) -> int:
-    """Relay one send into `zfs recv -s`; after a broken stream, resume once with the token."""
+    """Send one volume into `zfs recv -s` (transfer.py picks the path); after a broken stream,
+    resume once with the receiver's token."""
     recv = commands.zfs_recv(dst, force=incremental)
     try:
-        return _relay_once(ctx, source, target, argv, recv, report)
-    except RelayFailed as exc:
+        return transfer.send_volume(ctx, source, target, argv, recv, report)
+    except (RelayFailed, transfer.TransferFailed) as exc:
         probe = commands.zfs_receive_resume_token(dst)
         got = switch.run_on(ctx, target, probe, "Read the resume token", check=False)
         try:
@@ -188,37 +189,7 @@ def _send(
             raise
         ctx.note("Resuming the send", f"{exc}; {dst} kept what arrived: sending the rest once")
         resume = commands.zfs_send_resume(token, verbose=True, parsable=True)
-        return _relay_once(ctx, source, target, resume, recv, report)
-
-
-def _relay_once(
-    ctx: JobContext,
-    source: Host,
-    target: Host,
-    send: list[str],
-    recv: list[str],
-    report: Callable[[int], None],
-) -> int:
-    ctx.check_cancelled(force=True)
-    lines: list[str] = []
-    label = f"{source.name} → {target.name}: {shlex.join(send[-1:])} into {recv[-1]}"
-    with ctx.step(label, send) as record:
-        producer = ctx.transport_for(source).stream(send, timeout=STREAM_TIMEOUT)
-        try:
-            consumer = ctx.transport_for(target).stream(recv, timeout=STREAM_TIMEOUT)
-        except Dom0Error:
-            producer.cancel()
-            raise
-        head = f"relayed into `{shlex.join(recv)}` on {target.name}"
-        try:
-            result = relay(
-                producer, consumer, on_progress=report,
-                on_stderr=lambda side, line: lines.append(f"{side}: {line.rstrip()}"),
-            )  # fmt: skip
-        finally:
-            record.output = ctx.redact("\n".join([head, *lines[-40:]]))
-        record.output += f"\n{result.bytes} bytes in {result.seconds:.1f} s"
-    return result.bytes
+        return transfer.send_volume(ctx, source, target, resume, recv, report)
 
 
 def _downtime(ctx: JobContext, domain: Domain, source: Host, move: _Move, downtime: str) -> None:
@@ -270,6 +241,13 @@ def _undo(
     switch.read_back(ctx, source, target)
     ctx.result(where=source.name if where else "")
     rest = f" Left behind: {'; '.join(left)}." if left else f" Nothing is left on {target.name}."
+    if isinstance(cause, JobCancelled):
+        ctx.note(
+            "Cancelled: undone",
+            f"Cancelled by the user before {domain.name} moved. "
+            f"{where or 'CHECK: ' + domain.name + ' may not run'}.{rest}",
+        )
+        raise cause
     reason = cause.message if isinstance(cause, Dom0Error) else str(cause)
     raise StepFailed(
         f"{reason.rstrip('.')}. {where or 'CHECK: ' + domain.name + ' may not run'}.{rest}"
