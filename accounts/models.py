@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -65,12 +66,19 @@ class Quota(models.Model):
 
     def get_absolute_url(self) -> str:
         if self.user_id:
-            return reverse("admin:auth_user_change", args=[self.user_id])
-        return reverse("admin:auth_group_change", args=[self.team_id])
+            return reverse("users:detail", args=[self.user_id])
+        return reverse("users:team", args=[self.team_id])
 
     @property
     def scope_label(self) -> str:
-        return f"team {self.team}" if self.team_id else f"user {self.user}"
+        # The owner may already be gone when a cascade deletes its quota (the audit receiver
+        # names the quota after the delete): fall back to the id instead of raising.
+        kind, pk = ("team", self.team_id) if self.team_id else ("user", self.user_id)
+        try:
+            owner = self.team if self.team_id else self.user
+        except ObjectDoesNotExist:
+            return f"{kind} #{pk}"
+        return f"{kind} {owner}"
 
 
 class AuditAction(models.TextChoices):

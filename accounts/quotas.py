@@ -43,11 +43,11 @@ LABELS = {
 
 
 def fmt(resource: str, value: int) -> str:
-    """Return a value as people read it: 4096 MB, 2 vCPUs, 20G."""
+    """Return a value as people read it: 4096 MiB, 2 vCPUs, 20G."""
     if resource in ("disk_bytes", "iso_bytes"):
         return human_bytes(value)
     if resource == "memory_mb":
-        return f"{value} MB"
+        return f"{value} MiB"
     if resource == "vcpus":
         return f"{value} vCPU" + ("s" if value != 1 else "")
     return f"{value} domU" + ("s" if value != 1 else "")
@@ -195,6 +195,6 @@ def remaining(user: Any, resources: tuple[str, ...] = RESOURCES) -> list[Remaini
 
 
 def remaining_text(user: Any, resource: str) -> str:
-    """Return 'Quota: 2 GB left of 4 GB (user alice)' for a form's help text, or ''."""
+    """Return 'Quota: 2048 MiB left of 4096 MiB (user alice)' for a form's help text, or ''."""
     rows = remaining(user, (resource,))
     return "Quota: " + "; ".join(str(row) for row in rows) if rows else ""

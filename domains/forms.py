@@ -14,6 +14,7 @@ from domains import cfg, macs
 from domains.migration.evacuation import maintenance_refusal
 from domains.migration.placement import suggest_host
 from domains.models import Domain, DomainNic, GuestType
+from hosts import vnc_exposure
 from hosts.models import Host
 from jobs.choices import JobStatus
 from jobs.models import Job
@@ -147,7 +148,7 @@ class DomainForm(forms.Form):
     memory_mb = forms.IntegerField(
         initial=1024,
         **_bounded(
-            "Memory (MB)",
+            "Memory (MiB)",
             validate.MIN_MEMORY_MB,
             validate.MAX_MEMORY_MB,
             "MiB",
@@ -342,7 +343,13 @@ class DomainForm(forms.Form):
         return self._check(validate.bridge_name, self.cleaned_data["bridge"], "bridge")
 
     def clean_vnc_listen(self) -> str:
-        return self._check(validate.vnc_listen, self.cleaned_data["vnc_listen"], "vnc_listen")
+        value = self._check(validate.vnc_listen, self.cleaned_data["vnc_listen"], "vnc_listen")
+        if self.host is not None:  # issue 18: beyond loopback only by an admin, per host
+            kept = vnc_exposure.kept_values(self.host)
+            refused = vnc_exposure.refusal(value, user=self.user, host=self.host, kept=kept)
+            if refused:
+                raise forms.ValidationError(refused)
+        return value
 
     def clean_vnc_password(self) -> str:
         value = self.cleaned_data.get("vnc_password") or cfg.generate_password()
@@ -438,20 +445,25 @@ class DomainForm(forms.Form):
             return None
         data = data if data is not None else getattr(self, "cleaned_data", {})
         raw = self.data if self.is_bound else {}
+        self.unshown: list[str] = []
 
         def pick(key: str, fallback: Any) -> Any:
+            # Issue 17: an invalid field shows what it holds (the problems list says why it is
+            # refused), never the default; what cannot be read at all is named in `unshown`.
             value = data.get(key)
+            if value in (None, "") and key in self._invalid():
+                value = self._held(key)
             return value if value not in (None, "") else fallback
 
         name = pick("name", raw.get("name") or "") or "new-domu"
         disk_path = None
         if pick("disk", raw.get("disk", NEW)) == EXISTING:
-            volume = data.get("volume")
+            volume = pick("volume", None)
             disk_path = volume.device_path if volume else None
         else:
             self.dataset = new_dataset(self.host, name)
             disk_path = f"/dev/zvol/{self.dataset}"
-        iso = data.get("iso")
+        iso = pick("iso", None)
         taken = Domain.objects.filter(host=self.host).values_list("vnc_display", flat=True)
         vnc_on = data["vnc_enabled"] if "vnc_enabled" in data else not self.is_bound
         guest_type = pick("guest_type", raw.get("guest_type") or GuestType.HVM)
@@ -482,11 +494,36 @@ class DomainForm(forms.Form):
             return ""
         return cfg.config_path(self.host.config_dir, settings.name)
 
+    def _invalid(self) -> set[str]:
+        """The fields refused so far (none for an unbound form, or before cleaning)."""
+        return set(self.errors) if self.is_bound else set()
+
+    def _held(self, key: str) -> Any:
+        """What an invalid field holds, read as its type without its checks (None if empty).
+
+        `4096` MiB refused for the host's free memory is still 4096; a field whose text cannot
+        be read (`abc` MiB), or a required one left empty, goes to `unshown` with its error.
+        """
+        field = self.fields[key]
+        text = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(key))
+        try:
+            value = field.to_python(text)
+        except forms.ValidationError:
+            value = None
+        if value in field.empty_values and (field.required or text not in field.empty_values):
+            if key != "name":  # the placeholder name stands until one is typed
+                errors = self.errors.get(key)
+                label = self[key].label
+                self.unshown.append(f"{label}: {errors[0] if errors else 'not readable'}")
+        return value
+
     def preview(self) -> str:
         settings = self.settings or self.build_settings()
         if settings is None:
             return "# Add a host first."
+        if self.unshown:
+            return "\n".join(f"# Cannot show the config: {why}" for why in self.unshown)
         try:
             return cfg.render(cfg.build(settings))
         except ValueError as exc:
-            return f"# Cannot render yet: {exc}"
+            return f"# Cannot show the config: {exc}"

@@ -10,7 +10,8 @@ from django import forms
 
 from dom0 import validate
 from dom0.errors import ValidationError as Dom0ValidationError
-from hosts.choices import Transport
+from hosts import vnc_exposure
+from hosts.choices import MigrationTransfer, Transport
 from hosts.models import Host
 
 _QUEUE_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -65,6 +66,10 @@ class HostForm(forms.ModelForm):
             "migration_transfer",
             "vnc_exposure_allowed",
         ]
+        labels = {
+            "migration_transfer": "Migration transfer",
+            "vnc_exposure_allowed": "Allow VNC beyond loopback",
+        }
         help_texts = {
             "queue": "Leave empty for the central worker pool; set e.g. host.xen1 and start a "
             "worker on the Dom0 with -Q host.xen1 to run this host's jobs there.",
@@ -82,6 +87,8 @@ class HostForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Scripts that post only the fields they know keep the default path (relayed).
+        self.fields["migration_transfer"].required = False
         for field in self.fields.values():
             css = (
                 "form-select form-select-sm"
@@ -118,6 +125,9 @@ class HostForm(forms.ModelForm):
                 "Must be an IP address or a host name: letters, digits, '-' and '.', labels of "
                 "at most 63 characters, at most 253 in all."
             ) from None
+
+    def clean_migration_transfer(self) -> str:
+        return self.cleaned_data.get("migration_transfer") or MigrationTransfer.RELAY
 
     def clean_ssh_user(self) -> str:
         value = self.cleaned_data.get("ssh_user", "")
@@ -169,4 +179,10 @@ class HostForm(forms.ModelForm):
                 "transport",
                 "Simulated hosts are made with `manage.py sim_host` (or by make demo).",
             )
+        # Issue 18: the default every new domU gets is loopback unless this host allows more.
+        exposed = vnc_exposure.host_default_refusal(
+            data.get("vnc_listen") or "", allowed=bool(data.get("vnc_exposure_allowed"))
+        )
+        if exposed and "vnc_listen" not in self.errors:
+            self.add_error("vnc_listen", exposed)
         return data

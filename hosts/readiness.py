@@ -164,12 +164,29 @@ def _wired(g: Gathered) -> Item:
     )
 
 
+# Sets memorylocked=unlimited in the `default` record only, as the handbook does: the other
+# classes (daemon, russian, ...) keep their own limits, byte for byte. One POSIX awk pass (the
+# base system's awk; BSD and GNU sed disagree on -i): a record runs to the first line that does
+# not end in a backslash; one without the capability gets it on its second line.
+_MEMLOCK_AWK = (
+    r'function out(){if(n&&!hit){if(buf[1]~/\\$/)buf[1]=buf[1] "\n\t:memorylocked=unlimited:\\";'
+    r'else buf[1]=buf[1] "memorylocked=unlimited:"}'
+    r"for(i=1;i<=n;i++)print buf[i];n=0;hit=0;d=0} "
+    r"!d&&/^([^:#]*[|])?default[:|\\]/{d=1} "
+    r'd{hit+=sub(/:memorylocked=[^:\\]*/,":memorylocked=unlimited");buf[++n]=$0;'
+    r"if($0!~/\\$/)out();next} "
+    r"{print} END{out()}"
+)
+
+
+def memorylocked_fix(path: str = "/etc/login.conf") -> str:
+    """Return the command that sets memorylocked=unlimited in `path`'s default class only."""
+    return f"awk '{_MEMLOCK_AWK}' {path} > {path}.new && mv {path}.new {path} && cap_mkdb {path}"
+
+
 def _memorylocked(g: Gathered) -> Item:
     title = "memorylocked=unlimited in /etc/login.conf"
-    fix = (
-        "sed -i '' 's/:memorylocked=[^:]*:/:memorylocked=unlimited:/' /etc/login.conf"
-        " && cap_mkdb /etc/login.conf"
-    )
+    fix = memorylocked_fix()
     if g.login_conf is None:
         return Item("memorylocked", title, UNKNOWN, "/etc/login.conf could not be read.", fix)
     record = login_conf_default_class(g.login_conf)

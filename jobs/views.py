@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -14,6 +15,7 @@ from accounts import access
 from jobs import access as job_access
 from jobs.choices import JobStatus
 from jobs.enqueue import Target, enqueue, request_cancel
+from jobs.models import JobTarget
 from jobs.registry import quiet_kinds, target_filters
 
 
@@ -41,7 +43,11 @@ def job_list(request: HttpRequest) -> HttpResponse:
     if not polls:
         # Beat polls every host each minute: those kinds are hidden unless asked for.
         jobs = jobs.exclude(kind__in=quiet_kinds())
-    page = Paginator(jobs, 50).get_page(request.GET.get("page"))
+    # The Host column: one query for the host targets of the whole page.
+    hosts = Prefetch(
+        "targets", queryset=JobTarget.objects.filter(role="host"), to_attr="host_targets"
+    )
+    page = Paginator(jobs.prefetch_related(hosts), 50).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "statuses": JobStatus.choices,

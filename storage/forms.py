@@ -98,6 +98,25 @@ class VolumeForm(_StorageForm):
         _check_quota(self.user, disk_bytes=size)
         return size
 
+    def command_preview(self) -> dict[str, Any]:
+        """The parts of the `zfs create` line the page shows, from what the form holds (issue
+        17: after a refused POST too, never the defaults): size as the panel writes it (`1536M`),
+        the typed text when it cannot be read (`size_problem` then says why), name, sparse."""
+        if not self.is_bound:
+            return {"size": "20G", "name": "name", "sparse": False, "size_problem": ""}
+        text = str(self.data.get("size", "")).strip()
+        try:
+            size = validate.format_size(sizes.parse_size(text, minimum=1))
+            problem = ""
+        except Dom0ValidationError as exc:
+            size, problem = text or "?", exc.sentence
+        return {
+            "size": size,
+            "name": str(self.data.get("name", "")).strip() or "name",
+            "sparse": self["sparse"].value() is True,
+            "size_problem": problem,
+        }
+
 
 def _show_quota(field: forms.Field, user: Any, resource: str) -> None:
     text = quotas.remaining_text(user, resource)

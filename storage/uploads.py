@@ -230,9 +230,9 @@ def create_session(iso: IsoImage, size: int, owner: Any) -> UploadSession:
 
 
 def too_big_message() -> str:
-    from dom0.units import human_bytes
+    from dom0.units import binary_size
 
-    limit = human_bytes(settings.ISO_UPLOAD_MAX_BYTES)
+    limit = binary_size(settings.ISO_UPLOAD_MAX_BYTES)
     return f"The file is larger than the upload limit ({limit}, setting ISO_UPLOAD_MAX_BYTES)."
 
 

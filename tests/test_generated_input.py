@@ -545,7 +545,53 @@ WRITES: dict[str, Write] = {
     "domains:maintenance_enter": Write(kwargs=code_of("host"), fields=NOTHING, who=(ADMIN,), n=5),
     "domains:maintenance_end": Write(kwargs=code_of("host"), fields=NOTHING, who=(ADMIN,), n=5),
     # --- session 5: migration access (hosts) ---
+    "hosts:migration_access": Write(
+        kwargs=code_of("host"), fields={"targets": text}, who=(ADMIN,), n=10
+    ),
     # --- session 5: users and teams ---
+    "users:create": Write(
+        valid=lambda w: {"username": "newbie", "role": "operator", "teams": [w.team.pk],
+                         "is_active": "on", "generate": "on", "domus": 2, "memory_mb": 1024,
+                         "vcpus": 2, "disk_bytes": "20G", "iso_bytes": "5G"},
+        fields={"username": text, "email": text, "role": choice("admin", "operator", "viewer"),
+                "teams": ref, "is_active": checkbox, "generate": checkbox, "password1": text,
+                "password2": text, "domus": integer, "memory_mb": integer, "vcpus": integer,
+                "disk_bytes": size, "iso_bytes": size},
+        who=(ADMIN,), n=40,
+    ),
+    "users:detail": Write(
+        kwargs=lambda w: {"pk": w.users[OWNER].pk},
+        valid=lambda w: {"username": "alice", "role": "operator", "teams": [w.team.pk],
+                         "is_active": "on", "domus": 3},
+        fields={"username": text, "email": text, "role": choice("admin", "operator", "viewer"),
+                "teams": ref, "is_active": checkbox, "domus": integer, "memory_mb": integer,
+                "vcpus": integer, "disk_bytes": size, "iso_bytes": size},
+        who=(ADMIN,), n=40,
+    ),
+    "users:password": Write(
+        kwargs=lambda w: {"pk": w.users[OWNER].pk}, valid=lambda w: {"generate": "on"},
+        fields={"generate": checkbox, "password1": text, "password2": text}, who=(ADMIN,), n=20,
+    ),
+    "users:unlock": Write(path={"pk": NUMBERS}, fields=NOTHING, who=(ADMIN,), n=10),
+    "users:teams": Write(
+        valid=lambda w: {"name": "newteam", "domus": 1},
+        fields={"name": text, "domus": integer, "memory_mb": integer, "vcpus": integer,
+                "disk_bytes": size, "iso_bytes": size}, who=(ADMIN,), n=30,
+    ),
+    "users:team": Write(
+        kwargs=lambda w: {"pk": w.team.pk}, valid=lambda w: {"name": "lab2", "vcpus": 4},
+        fields={"name": text, "domus": integer, "memory_mb": integer, "vcpus": integer,
+                "disk_bytes": size, "iso_bytes": size}, who=(ADMIN,), n=30,
+    ),
+    "users:team_members": Write(
+        kwargs=lambda w: {"pk": w.team.pk},
+        valid=lambda w: {"action": "add", "user": w.users[OWNER].pk},
+        fields={"action": choice("add", "remove"), "user": ref}, who=(ADMIN,), n=20,
+    ),
+    "users:team_delete": Write(
+        kwargs=lambda w: {"pk": w.team.pk}, valid=lambda w: {"confirm": "lab"},
+        fields={"confirm": text}, who=(ADMIN,), n=10,
+    ),
     # --- session 5: console and vnc ---
     # --- session 5: pages and errors ---
 }  # fmt: skip

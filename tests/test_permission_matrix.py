@@ -292,9 +292,22 @@ TABLE: dict[str, Case] = {
     "domains:maintenance_enter": Case(POST, admins_only(302), host),
     "domains:maintenance_end": Case(POST, admins_only(302), host),  # refused by message here
     # --- session 5: migration access (hosts) ---
+    "hosts:migration_access": Case(POST, admins_only(302), host),
     # --- session 5: users and teams ---
+    "users:list": Case(GET, admins_only(200)),
+    "users:create": Case(GET, admins_only(200)),
+    "users:detail": Case(GET, admins_only(200), lambda w: {"pk": w.users[OWNER].pk}),
+    # an empty reset: the user's page again with "type a new password twice" (200)
+    "users:password": Case(POST, admins_only(200), lambda w: {"pk": w.users[OWNER].pk}),
+    "users:unlock": Case(POST, admins_only(302), lambda w: {"pk": w.users[OWNER].pk}),
+    "users:teams": Case(GET, admins_only(200)),
+    "users:team": Case(GET, admins_only(200), lambda w: {"pk": w.team.pk}),
+    # no user chosen, and the team still owns alice's objects: both refused by message
+    "users:team_members": Case(POST, admins_only(302), lambda w: {"pk": w.team.pk}),
+    "users:team_delete": Case(POST, admins_only(302), lambda w: {"pk": w.team.pk}),
     # --- session 5: console and vnc ---
     # --- session 5: pages and errors ---
+    "favicon": Case(GET, {**signed_in(301), ANON: 301}),
 }
 
 #: GET URLs htmx requests with `HX-Request: true`: those whose view has a `request.htmx` branch

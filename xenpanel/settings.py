@@ -137,8 +137,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"no_4xx_traceback": {"()": "xenpanel.logfilters.NoTracebackBelow500"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.env_str("LOG_LEVEL", "INFO")},
+    # A 403/404 is logged as one line, without the traceback Django attaches (see the filter).
+    "loggers": {"django.request": {"filters": ["no_4xx_traceback"]}},
 }
 
 # --- Redis and Celery ---------------------------------------------------------------------------

@@ -2,9 +2,19 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 from xenpanel import views
+
+
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """Browsers ask for /favicon.ico whatever the page's <link rel="icon"> says (and before
+    anyone signs in); the icon is the static SVG."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
+
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -25,6 +35,7 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("audit/", include("accounts.urls")),
+    path("users/", include("accounts.users_urls")),
     path("hosts/", include("hosts.urls")),
     path("domains/", include("domains.urls")),
     path("console/", include("domains.console.urls")),
@@ -32,4 +43,8 @@ urlpatterns = [
     path("storage/", include("storage.urls")),
     path("jobs/", include("jobs.urls")),
     path("admin/", admin.site.urls),
+    # --- session 5: pages and errors ---
+    path("favicon.ico", login_not_required(favicon), name="favicon"),
 ]
+# The 400/403/404 pages are templates/400.html etc. rendered by Django's handlers (with the
+# navigation); 500.html is static: Django renders it without a request or the database.

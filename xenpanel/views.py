@@ -144,10 +144,15 @@ def dashboard_context(user: User) -> dict[str, Any]:
         "host_rows": [_host_row(card, counts.get(card.pk, {})) for card in cards],
         "domains": listed,
         "domain_total": sum(totals.values()),
+        # xl's "blocked" is a running domU waiting for work: counted, and shown, as running.
         "state_totals": [
-            {"state": s.value, "label": s.label, "n": totals[s.value]}
+            {"state": s.value, "label": s.label, "n": n}
             for s in DomainState
-            if totals.get(s.value)
+            if s != DomainState.BLOCKED
+            and (
+                n := totals.get(s.value, 0)
+                + (totals.get(DomainState.BLOCKED, 0) if s == DomainState.RUNNING else 0)
+            )
         ],
         "jobs": jobs,
         "active": any(job.is_active for job in jobs),

@@ -49,7 +49,7 @@ class CloneForm(forms.Form):
     count = forms.IntegerField(initial=1, **_bounded("How many", 1, naming.MAX_COUNT))
     start = forms.IntegerField(initial=1, **_bounded("First {n}", 0, naming.MAX_START))
     memory_mb = forms.IntegerField(
-        **_bounded("Memory (MB) each", validate.MIN_MEMORY_MB, validate.MAX_MEMORY_MB, "MiB")
+        **_bounded("Memory (MiB) each", validate.MIN_MEMORY_MB, validate.MAX_MEMORY_MB, "MiB")
     )
     vcpus = forms.IntegerField(**_bounded("vCPUs each", 1, validate.MAX_VCPUS))
 

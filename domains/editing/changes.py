@@ -91,14 +91,14 @@ def _memory(old: DomainConfig, new: DomainConfig) -> list[Change]:
     out = []
     ceiling = old.maxmem or old.memory
     if new.maxmem != old.maxmem:
-        out.append(Change(f"maxmem {_or(old.maxmem)} → {_or(new.maxmem)} MB", why=_AT_START))
+        out.append(Change(f"maxmem {_or(old.maxmem)} → {_or(new.maxmem)} MiB", why=_AT_START))
     if new.memory != old.memory:
-        what = f"memory {old.memory} → {new.memory} MB"
+        what = f"memory {old.memory} → {new.memory} MiB"
         if new.memory <= ceiling:
             out.append(Change(what, MEM_SET, str(new.memory)))
         else:
             out.append(
-                Change(what, why=f"above the {ceiling} MB ceiling the domU started with (maxmem)")
+                Change(what, why=f"above the {ceiling} MiB ceiling the domU started with (maxmem)")
             )
     return out
 

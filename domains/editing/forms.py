@@ -24,6 +24,7 @@ from domains.forms import (
     new_dataset,
 )
 from domains.models import Domain, DomainNic
+from hosts import vnc_exposure
 from storage.forms import SizeField
 from storage.models import IsoImage, Volume
 
@@ -62,12 +63,12 @@ def _volume_unusable(volume: Volume) -> str:
 
 class EditForm(forms.Form):
     memory_mb = forms.IntegerField(
-        **_bounded("Memory (MB)", validate.MIN_MEMORY_MB, validate.MAX_MEMORY_MB, "MiB")
+        **_bounded("Memory (MiB)", validate.MIN_MEMORY_MB, validate.MAX_MEMORY_MB, "MiB")
     )
     maxmem_mb = forms.IntegerField(
         required=False,
         help_text="The ceiling memory can grow to while it runs (xl mem-set). Empty: = memory.",
-        **_bounded("Max memory (MB)", validate.MIN_MEMORY_MB, validate.MAX_MEMORY_MB, "MiB"),
+        **_bounded("Max memory (MiB)", validate.MIN_MEMORY_MB, validate.MAX_MEMORY_MB, "MiB"),
     )
     vcpus = forms.IntegerField(**_bounded("vCPUs", 1, validate.MAX_VCPUS))
     maxvcpus = forms.IntegerField(
@@ -227,7 +228,15 @@ class EditForm(forms.Form):
         value = self.cleaned_data.get("vnc_listen") or ""
         if not self.data.get("vnc_enabled") and not value:
             return ""
-        return self._check(validate.vnc_listen, value, "vnc_listen")
+        value = self._check(validate.vnc_listen, value, "vnc_listen")
+        # Issue 18: beyond loopback only by an admin, on a host that allows it; keeping the
+        # address the domU already has is not setting it.
+        host = self.domain.host
+        kept = vnc_exposure.kept_values(host, self.current.vnclisten)
+        refused = vnc_exposure.refusal(value, user=self.user, host=host, kept=kept)
+        if refused:
+            raise forms.ValidationError(refused)
+        return value
 
     def clean_add_nic_bridge(self) -> str:
         value = self.cleaned_data.get("add_nic_bridge") or ""
@@ -260,7 +269,7 @@ class EditForm(forms.Form):
         self._clean_nics(data)
         memory, maxmem = data.get("memory_mb"), data.get("maxmem_mb")
         if memory and maxmem and maxmem < memory:
-            self.add_error("maxmem_mb", f"Must be at least the memory ({memory} MB), or empty.")
+            self.add_error("maxmem_mb", f"Must be at least the memory ({memory} MiB), or empty.")
         vcpus, maxvcpus = data.get("vcpus"), data.get("maxvcpus")
         if vcpus and maxvcpus and maxvcpus < vcpus:
             self.add_error("maxvcpus", f"Must be at least the vCPUs ({vcpus}), or empty.")
@@ -447,6 +456,6 @@ class EditForm(forms.Form):
         if new == self.current:
             return self.text
         try:
-            return cfg.render(new)
+            return cfg.render_over(self.text, new)
         except (ValueError, ParseError) as exc:
             raise forms.ValidationError(f"Cannot render the config: {exc}") from exc

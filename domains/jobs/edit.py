@@ -93,7 +93,7 @@ def _config(domain: Domain, number: Any) -> DomainConfig:
 def _apply(ctx: JobContext, domain: Domain, new: DomainConfig, change: changes.Change) -> None:
     name, policy = domain.name, domain.host.path_policy()
     if change.op == changes.MEM_SET:
-        run(ctx, commands.xl_mem_set(name, int(change.arg)), f"Set memory to {change.arg} MB")
+        run(ctx, commands.xl_mem_set(name, int(change.arg)), f"Set memory to {change.arg} MiB")
     elif change.op == changes.VCPU_SET:
         run(ctx, commands.xl_vcpu_set(name, int(change.arg)), f"Set vCPUs to {change.arg}")
     elif change.op == changes.BLOCK_ATTACH:

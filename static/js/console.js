@@ -1,8 +1,28 @@
 // The console page: ask the panel for a single-use ticket, connect noVNC through the proxy,
 // and drive the toolbar (Ctrl-Alt-Del, paste text as keystrokes, reconnect).
 // Loaded as an ES module next to noVNC's rfb.js (noVNC 1.7 is ESM only).
+import KeyTable from "../vendor/novnc/core/input/keysym.js";
 
 const XK = { Shift_L: 0xffe1, Return: 0xff0d, Tab: 0xff09, BackSpace: 0xff08 };
+const CTRL = [KeyTable.XK_Control_L, "ControlLeft"];
+const ALT = [KeyTable.XK_Alt_L, "AltLeft"];
+const FKEYS = [1, 2, 3, 4, 5, 6].map((n) => [`ctrl-alt-f${n}`, [CTRL, ALT, [KeyTable[`XK_F${n}`], `F${n}`]]]);
+// The "Send keys" menu: what the browser or the desktop would keep for itself. Each is a list
+// of [keysym, code] pressed in order and released in reverse (code: the scancode for QEMU).
+export const COMBOS = Object.freeze(Object.fromEntries([
+  ["ctrl-alt-del", [CTRL, ALT, [KeyTable.XK_Delete, "Delete"]]],
+  ["ctrl-alt-backspace", [CTRL, ALT, [KeyTable.XK_BackSpace, "Backspace"]]],
+  ...FKEYS,
+  ["print", [[KeyTable.XK_Print, "PrintScreen"]]],
+  ["tab", [[KeyTable.XK_Tab, "Tab"]]],
+  ["escape", [[KeyTable.XK_Escape, "Escape"]]],
+]));
+
+/** Press the keys of `combo` in order, then release them in reverse. */
+export function sendCombo(rfb, combo) {
+  combo.forEach(([keysym, code]) => rfb.sendKey(keysym, code, true));
+  [...combo].reverse().forEach(([keysym, code]) => rfb.sendKey(keysym, code, false));
+}
 // US layout: the characters typed with Shift held.
 const SHIFTED = '~!@#$%^&*()_+{}|:"<>?';
 
@@ -138,9 +158,68 @@ export function startConsole(RFB, app) {
     if (rfb) { rfb.sendCtrlAltDel(); rfb.focus(); }
   });
   app.querySelector("[data-action=paste]").addEventListener("click", () => typeText(pasteBox.value));
+  wireKeysMenu(app, () => rfb);
+  wireFullscreen(app);
   app.querySelector("[data-scale]")?.addEventListener("change", (event) => {
     if (rfb) rfb.scaleViewport = event.target.checked;
   });
   window.xenpanelConsole = { get rfb() { return rfb; }, connect, typeText, keysymFor };
   connect();
+}
+
+// The "Send keys" dropdown, opened by its own button (the page does not load Bootstrap's JS).
+function wireKeysMenu(app, currentRfb) {
+  const holder = app.querySelector("[data-keys-menu]");
+  if (!holder) return;
+  const toggle = holder.querySelector("[data-action=keys-menu]");
+  const menu = holder.querySelector(".dropdown-menu");
+  const show = (open) => {
+    menu.classList.toggle("show", open);
+    toggle.setAttribute("aria-expanded", String(open));
+  };
+  toggle.addEventListener("click", (event) => {
+    event.stopPropagation();
+    show(!menu.classList.contains("show"));
+  });
+  document.addEventListener("click", (event) => {
+    if (!holder.contains(event.target)) show(false);
+  });
+  menu.addEventListener("click", (event) => {
+    const item = event.target.closest("[data-keys]");
+    const combo = item && COMBOS[item.dataset.keys];
+    const rfb = currentRfb();
+    if (!combo) return;
+    show(false);
+    if (!rfb) return;
+    sendCombo(rfb, combo);
+    app.dataset.lastKeys = item.dataset.keys;
+    rfb.focus();
+  });
+}
+
+// Full screen on the console stage (toolbar and screen); noVNC rescales when the screen's
+// size changes (a ResizeObserver), so "Scale to fit" keeps the whole desktop visible.
+function wireFullscreen(app) {
+  const stage = app.querySelector("[data-console-stage]");
+  const button = app.querySelector("[data-action=fullscreen]");
+  if (!stage || !button) return;
+  if (!document.fullscreenEnabled) {
+    button.disabled = true;
+    button.title = "This browser does not allow full screen here.";
+    return;
+  }
+  button.addEventListener("click", async () => {
+    app.dataset.fullscreenRequested = "1";
+    try {
+      if (document.fullscreenElement === stage) await document.exitFullscreen();
+      else await stage.requestFullscreen();
+    } catch (error) {
+      app.dataset.fullscreenError = error.message;
+    }
+  });
+  document.addEventListener("fullscreenchange", () => {
+    const on = document.fullscreenElement === stage;
+    button.textContent = on ? "Leave full screen" : "Full screen";
+    button.setAttribute("aria-pressed", String(on));
+  });
 }

@@ -173,13 +173,13 @@ def _iso_upload(request: HttpRequest) -> HttpResponse:
 def _upload_context(form: UploadForm) -> dict[str, Any]:
     from django.conf import settings
 
-    from dom0.units import human_bytes
+    from dom0.units import binary_size
 
     return {
         "form": form,
         "chunk_size": settings.UPLOAD_CHUNK_BYTES,
         "max_bytes": settings.ISO_UPLOAD_MAX_BYTES,
-        "max_human": human_bytes(settings.ISO_UPLOAD_MAX_BYTES),
+        "max_human": binary_size(settings.ISO_UPLOAD_MAX_BYTES),
     }
 
 

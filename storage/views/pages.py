@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounts import access
-from dom0.units import human_bytes
+from dom0.units import binary_size
 from hosts import access as host_access
 from storage.models import IsoImage, Pool, Volume
 from storage.panel import ISO_KINDS, VOLUME_KINDS, attach_jobs, attach_uploads
@@ -56,7 +56,7 @@ def storage_index(request: HttpRequest) -> HttpResponse:
 def _totals(volumes: list[Volume], isos: list[IsoImage]) -> dict[str, object]:
     return {
         "volumes": len(volumes),
-        "volume_size": human_bytes(sum(v.size_bytes or 0 for v in volumes)),
+        "volume_size": binary_size(sum(v.size_bytes or 0 for v in volumes)),
         "isos": len(isos),
-        "iso_size": human_bytes(sum(i.size_bytes or 0 for i in isos)),
+        "iso_size": binary_size(sum(i.size_bytes or 0 for i in isos)),
     }

@@ -76,8 +76,8 @@ def test_it_names_the_resource_the_limit_and_the_use_when_refusing(alice, host) 
         quotas.check(alice, memory_mb=1024)
     text = str(caught.value)
     assert "memory" in text and "user alice" in text
-    assert "2048 MB" in text and "1536 MB in use" in text and "512 MB left" in text
-    assert "needs 1024 MB" in text
+    assert "2048 MiB" in text and "1536 MiB in use" in text and "512 MiB left" in text
+    assert "needs 1024 MiB" in text
 
 
 def test_it_lets_admins_and_unlimited_resources_through(alice, host, admin_user) -> None:
@@ -116,7 +116,7 @@ def test_it_shows_what_is_left_on_the_new_domu_form(client, alice, host) -> None
     Quota.objects.create(user=alice, memory_mb=4096, domus=3)
     running(host, alice, "old", 1024)
     page = client.get(reverse("domains:new")).content.decode()
-    assert "Quota: 3072 MB left of 4096 MB (user alice)" in page
+    assert "Quota: 3072 MiB left of 4096 MiB (user alice)" in page
     assert "2 domUs left of 3 domUs" in page
 
 

@@ -51,7 +51,7 @@ def _get(client) -> tuple[str, int]:
 def test_it_shows_capacity_and_states_with_a_flat_query_count(admin_client, admin_user):
     _host("xen1", 2, admin_user)
     page, few = _get(admin_client)
-    assert "domUs 4096 MiB · 20480 MiB free of 32768" in page
+    assert "domUs 4 GiB · 20 GiB free of 32 GiB" in page
     assert "domUs 6 · 8 CPUs" in page and 'data-domain="xen1-d1"' in page
     assert "width: 25.0%" in page  # Domain-0's 8 GiB of 32 GiB
     _host("xen2", 12, admin_user)

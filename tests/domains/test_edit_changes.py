@@ -41,7 +41,7 @@ def test_it_waits_for_a_start_above_the_ceilings_or_when_they_change():
     assert not plan.live and len(plan.later) == 2
     assert "ceiling" in plan.later[0].why and "maxvcpus" in plan.later[1].why
     plan = _plan(maxmem=8192)
-    assert not plan.all_live and plan.later[0].what == "maxmem 4096 → 8192 MB"
+    assert not plan.all_live and plan.later[0].what == "maxmem 4096 → 8192 MiB"
 
 
 def test_without_maxmem_the_ceiling_is_the_memory_it_started_with():

@@ -63,7 +63,9 @@ def test_it_creates_installs_and_finishes_a_domu_like_the_handbook(worker, admin
     assert port == 5900 + domain.vnc_display
     page = admin_client.get(domain.get_absolute_url()).content.decode()
     assert f'data-testid="vnc-port">{port}<' in page
-    assert f"vncviewer 127.0.0.1::{port}" in page  # vnclisten 0.0.0.0 → the host's address
+    # vnclisten 127.0.0.1: reached through an SSH tunnel, no direct address (issue 17 item 6).
+    assert f"-L {port}:127.0.0.1:{port}" in page and f"vncviewer localhost::{port}" in page
+    assert "vnc://" not in page
     assert "s3cretPw" not in page
     assert "Finish install" in page
 

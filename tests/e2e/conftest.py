@@ -83,3 +83,13 @@ def watch_bar(page, selector: str, timeout_s: float = 60) -> list[int]:  # type:
             return seen
         page.wait_for_timeout(100)
     raise AssertionError(f"{selector} stopped at {seen}")
+
+
+def accept_confirms(page) -> None:  # type: ignore[no-untyped-def]
+    """Click Confirm whenever the panel's confirmation dialog (includes/confirm_modal.html) opens.
+
+    The panel asks in its own modal, not with window.confirm, so Playwright's "dialog" event never
+    fires; a locator handler answers the modal before the next action or assertion instead.
+    """
+    modal = page.locator("#confirm-modal [data-confirm-ok]")
+    page.add_locator_handler(modal, lambda: modal.click())

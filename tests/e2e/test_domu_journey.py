@@ -6,7 +6,7 @@ import pytest
 
 from dom0.sim import SimHost
 from tests.domains.support import poll, put_iso
-from tests.e2e.conftest import login
+from tests.e2e.conftest import accept_confirms, login
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -32,7 +32,7 @@ def test_it_creates_a_domu_from_the_form_and_follows_it_live(
     poll(host)
     iso = put_iso(host)
     sim = SimHost(host.sim_dir)
-    page.on("dialog", lambda dialog: dialog.accept())
+    accept_confirms(page)
     login(page, "admin", "pw-admin-123")
 
     page.goto(host.get_absolute_url())
@@ -60,7 +60,8 @@ def test_it_creates_a_domu_from_the_form_and_follows_it_live(
     page.wait_for_function("document.querySelector('#domain-body').textContent.includes('ready)')")
     port = sim.vnc_port("freebsd")
     assert page.inner_text("[data-testid=vnc-port]") == str(port)
-    assert f"vncviewer 127.0.0.1::{port}" in page.inner_text("#vnc-card")
+    # A loopback listener: the card leads with the SSH tunnel (issue 17 item 6).
+    assert f"-L {port}:127.0.0.1:{port}" in page.inner_text("[data-testid=vnc-tunnel]")
     page.click("#vnc-card >> text=Reveal")
     page.wait_for_selector("[data-testid=vnc-password]")
     assert len(page.inner_text("[data-testid=vnc-password]")) == 8

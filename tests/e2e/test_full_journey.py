@@ -18,7 +18,7 @@ import pytest
 from dom0.sim import SimHost
 from hosts.simhosts import create_sim_host
 from storage.models import IsoImage
-from tests.e2e.conftest import login, watch_bar
+from tests.e2e.conftest import accept_confirms, login, watch_bar
 from tests.e2e.test_console import console_proxy  # noqa: F401 (fixture: the real proxy process)
 from tests.storage.conftest import http_files, iso_bytes  # noqa: F401 (fixture)
 
@@ -86,7 +86,7 @@ def test_it_walks_from_sign_in_to_a_console_and_back(
     image = iso_bytes(3 * 2**20)
     http_files.files[f"/{ISO_NAME}"] = image
     http_files.delay = 0.04  # 48 pieces of 64 KiB: about 2 s, so the bar is seen moving
-    page.on("dialog", lambda dialog: dialog.accept())
+    accept_confirms(page)
     try:
         # 1. Sign in; refresh the host; its readiness checklist fills in without a reload.
         login(page, "admin", "pw-admin-123")
@@ -143,7 +143,9 @@ def test_it_walks_from_sign_in_to_a_console_and_back(
         port = sim.vnc_port("fbsd1")
         assert port is not None and _port_open(VNC_LISTEN, port)
         assert page.inner_text("[data-testid=vnc-port]") == str(port)
-        assert f"vncviewer {VNC_LISTEN}::{port}" in page.inner_text("#vnc-card")
+        # A loopback listener: the card leads with the SSH tunnel and offers no direct address.
+        card = page.inner_text("#vnc-card")
+        assert f"-L {port}:{VNC_LISTEN}:{port}" in card and "vnc://" not in card
         domain_url = page.url
         shot("journey-4-domu-running")
 

@@ -55,8 +55,8 @@ def test_it_lets_an_admin_make_a_quota_bound_operator(
 
     # The admin: the panel's nav leads to the users; add oscar, then role, team and quota.
     login(page, "root", ADMIN_PW)
-    page.click("nav >> text=Users")
-    page.wait_for_url("**/admin/auth/user/")
+    # (The nav's Users now opens the panel's own page; this journey checks /admin/ still works.)
+    page.goto("/admin/auth/user/")
     page.click(".object-tools a.addlink")
     page.fill("#id_username", "oscar")
     page.fill("#id_password1", OSCAR_PW)

@@ -1,0 +1,1 @@
+"""Template tags every room's templates load; accounts is the lowest Django room."""
