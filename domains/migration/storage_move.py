@@ -285,13 +285,16 @@ def _commit(
 ) -> str:
     """The target has the domU: finish on the source and move the record; never undo now."""
     notes: list[str] = []
+    warning = ""  # said in the job's summary too: a second (paused) copy must not go unnoticed
     if move.stopped == "pause":
         try:
             switch.run_on(ctx, source, commands.xl_destroy(domain.name), "Destroy the paused copy")
         except Dom0Error as exc:
-            notes.append(
-                f"the paused copy on {source.name} is still there: `xl destroy` it ({exc})"
+            warning = (
+                f" WARNING: its paused copy is still on {source.name}: run "
+                f"`xl destroy {domain.name}` there (it failed: {exc.message.rstrip('.')})."
             )
+            notes.append(f"the paused copy on {source.name} is still there: `xl destroy` it")
     try:
         switch.remove_config(ctx, source, domain.name)
     except Dom0Error as exc:
@@ -325,7 +328,7 @@ def _commit(
     kept = ", ".join(v.dataset for v in volumes)
     summary = (
         f"{domain.name} moved to {target.name} with its disks; the source copies ({kept}) stay "
-        f"on {source.name} until you clean them up"
+        f"on {source.name} until you clean them up.{warning}"
     )
     if notes:
         ctx.note("Left to tidy", "; ".join(notes))

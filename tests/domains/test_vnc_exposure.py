@@ -161,7 +161,9 @@ def test_a_hosts_default_listen_address_is_loopback_unless_the_host_allows_expos
     assert _host_form().is_valid(), _host_form().errors
     refused = _host_form(vnc_listen="0.0.0.0")
     assert not refused.is_valid()
-    assert "tick “Allow VNC beyond loopback” too, or keep 127.0.0.1" in refused.errors["vnc_listen"][0]
+    assert (
+        "tick “Allow VNC beyond loopback” too, or keep 127.0.0.1" in refused.errors["vnc_listen"][0]
+    )
     allowed = _host_form(vnc_listen="0.0.0.0", vnc_exposure_allowed="on")
     assert allowed.is_valid(), allowed.errors
 
