@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import access, audit, quotas
+from accounts.http import PanelRequest
 from accounts.models import AuditAction
 from dom0.errors import ParseError
 from domains import actions, cfg, history, records
@@ -23,6 +24,7 @@ from domains.forms import NEW, DomainForm, host_by_code, host_domain_names
 from domains.host_panel import host_domains_context
 from domains.models import Domain, DomainConfigVersion
 from hosts import access as host_access
+from hosts import vnc_exposure
 from hosts.models import Host
 from jobs.choices import ACTIVE_JOB_STATUSES
 from jobs.models import Job, JobTarget
@@ -34,7 +36,7 @@ GIB = 2**30
 # --- list, host panel ---------------------------------------------------------------------------
 
 
-def domain_list(request: HttpRequest) -> HttpResponse:
+def domain_list(request: PanelRequest) -> HttpResponse:
     domains = list(domains_for_user(request.user).select_related("owner", "volume"))
     active = _active_keys([d.lock_key for d in domains])
     for d in domains:  # a cancelled create: offer Delete, not Start
@@ -69,7 +71,7 @@ def _active_keys(keys: list[str]) -> set[str]:
 # --- new ----------------------------------------------------------------------------------------
 
 
-def domain_new(request: HttpRequest) -> HttpResponse:
+def domain_new(request: PanelRequest) -> HttpResponse:
     access.require_operator(request.user)
     # ?host=<code> preselects a host; anything else is ignored (the form picks the first one).
     host = host_by_code(request.GET.get("host", ""))
@@ -81,7 +83,7 @@ def domain_new(request: HttpRequest) -> HttpResponse:
                 return redirect(domain)
     else:
         form = DomainForm(user=request.user, host=host)
-    context = {"form": form, "host": form.host, "preview": form.preview()}
+    context = {"form": form, "host": form.target_host, "preview": form.preview()}
     return render(request, "domains/new.html", context)
 
 
@@ -94,7 +96,7 @@ def domain_preview(request: HttpRequest) -> HttpResponse:
     return render(request, "domains/_preview.html", {"form": form, "preview": form.preview()})
 
 
-def _create(request: HttpRequest, form: DomainForm) -> Domain | None:
+def _create(request: PanelRequest, form: DomainForm) -> Domain | None:
     data = form.cleaned_data
     host: Host = data["host"]
     try:
@@ -152,7 +154,7 @@ def _create(request: HttpRequest, form: DomainForm) -> Domain | None:
 # --- detail, live part --------------------------------------------------------------------------
 
 
-def domain_detail(request: HttpRequest, code: str) -> HttpResponse:
+def domain_detail(request: PanelRequest, code: str) -> HttpResponse:
     domain = get_domain_for_user(request.user, code)
     template = "domains/_body.html" if request.htmx else "domains/detail.html"
     return render(request, template, _detail_context(request, domain))
@@ -353,6 +355,10 @@ def domain_restore(request: HttpRequest, code: str, number: int) -> HttpResponse
     version = DomainConfigVersion.objects.filter(domain=domain, number=number).first()
     if version is None:
         raise Http404("No such version")
+    refused = _restore_exposure_refusal(request, domain, version.text)
+    if refused:
+        messages.error(request, f"Version {number} was not restored: {refused}")
+        return redirect(f"{domain.get_absolute_url()}history/")
     clashes = records.nic_clashes(domain, version.text)
     text = records.with_fresh_macs(version.text, clashes) if clashes else version.text
     with transaction.atomic():
@@ -384,6 +390,20 @@ def domain_restore(request: HttpRequest, code: str, number: int) -> HttpResponse
         f"Version {number} restored as version {new.number}. It takes effect at the next start.",
     )
     return redirect(f"{domain.get_absolute_url()}history/?a={new.number - 1}&b={new.number}")
+
+
+def _listen_of(text: str) -> str:
+    try:
+        return str(cfg.summary(cfg.parse(text)).get("vnc_listen") or "")
+    except ParseError:
+        return ""
+
+
+def _restore_exposure_refusal(request: HttpRequest, domain: Domain, text: str) -> str:
+    """Restoring an old version sets its vnclisten again: the same rule as the edit form."""
+    current = _listen_of(records.current_text(domain))
+    kept = vnc_exposure.kept_values(domain.host, current)
+    return vnc_exposure.refusal(_listen_of(text), user=request.user, host=domain.host, kept=kept)
 
 
 def _int(value: str | None, default: int) -> int:

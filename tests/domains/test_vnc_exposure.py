@@ -186,3 +186,30 @@ def test_the_domu_page_and_the_console_page_warn_about_an_exposed_vnc(
     Domain.objects.filter(pk=domain.pk).update(vnc_listen="127.0.0.1")
     for url in (domain.get_absolute_url(), reverse("console:page", args=[domain.code])):
         assert WARNING not in admin_client.get(url).content.decode(), url
+
+
+@pytest.mark.django_db
+def test_restoring_an_exposed_version_follows_the_same_rule(
+    django_user_model,
+    admin_user,  # type: ignore[no-untyped-def]
+    client,  # type: ignore[no-untyped-def]
+) -> None:
+    """An old version with `vnclisten = "0.0.0.0"` is not a way around the edit form's rule."""
+    opal = operator(django_user_model)
+    domain = _domu(_host("xen1", allowed=True), admin_user, "0.0.0.0")
+    Domain.objects.filter(pk=domain.pk).update(owner=opal)
+    settings = cfg.Settings(
+        "web1", 512, 1, None, None, "bridge0", vnc_enabled=True, vnc_listen="127.0.0.1",
+        vnc_display=3, vnc_password="Ab3dEf7h",
+    )  # fmt: skip
+    records.add_version(domain, cfg.render(cfg.build(settings)), author=admin_user)
+    versions = domain.versions.count()
+    client.force_login(opal)
+    url = reverse("domains:restore", args=[domain.code, 1])
+    page = client.post(url, follow=True)
+    assert "was not restored: Only an admin may make VNC listen on 0.0.0.0" in page.text
+    assert domain.versions.count() == versions
+    # The admin may: the host allows exposure.
+    client.force_login(admin_user)
+    client.post(url)
+    assert domain.versions.count() == versions + 1
