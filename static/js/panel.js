@@ -62,6 +62,8 @@ const ask = (question) => new Promise((resolve) => {
   // Cancel has the focus: Enter on a destructive question does not destroy.
   modal.querySelector("[data-confirm-cancel]").focus();
 });
+// Other scripts (upload.js) ask through the same dialog.
+window.panelConfirm = ask;
 
 // A form with data-confirm="question" is sent only after Confirm; the button that submitted it
 // is passed on, so its name/value still reach the server.

@@ -179,7 +179,9 @@
   });
 
   cancelButton.addEventListener("click", async () => {
-    if (!current || current.complete || !window.confirm("Discard this upload?")) return;
+    if (!current || current.complete) return;
+    const confirmed = window.panelConfirm || ((q) => Promise.resolve(window.confirm(q)));
+    if (!(await confirmed("Discard this upload?"))) return;
     current.cancelled = true;
     if (current.xhr) current.xhr.abort();
     const file = input.files[0];

@@ -20,7 +20,7 @@ from jobs.models import Job
 from storage import uploads
 from storage.jobs import isos as iso_jobs
 from storage.models import IsoImage, UploadSession
-from tests.e2e.conftest import CHROMIUM, login
+from tests.e2e.conftest import CHROMIUM, accept_confirms, login
 from tests.storage.conftest import iso_bytes
 from tests.storage.uploading import mark_complete, new_session
 from tests.support.jobs import wait_for_job
@@ -120,7 +120,7 @@ def test_it_keeps_an_upload_the_browser_cancels_as_it_completes(
 
     def drive(page: Any) -> None:
         login(page, "admin", "pw-admin-123")
-        page.on("dialog", lambda dialog: dialog.accept())
+        accept_confirms(page)
         page.route("**/isos/uploads/*/", lose_the_last_answer)
         page.goto(f"/isos/upload/?host={sim_host.code}")
         page.set_input_files("#id_file", str(image))
