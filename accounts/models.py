@@ -94,6 +94,9 @@ class AuditAction(models.TextChoices):
     CONSOLE_OPEN = "console_open", "Console opened"
     CONFIG_RESTORE = "config_restore", "Config version restored"
     JOB_START = "job_start", "Job started"
+    TOKEN_CREATE = "token_create", "API token created"
+    TOKEN_REVOKE = "token_revoke", "API token revoked"
+    TOKEN_USE = "token_use", "API token used"
 
 
 class AuditEntry(models.Model):
@@ -152,3 +155,34 @@ def _text(value: object) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(_text(v) for v in value)
     return "—" if value is None else str(value)
+
+
+class ApiToken(models.Model):
+    """A personal API token (issue 15): only a hash is stored, the token is shown once.
+
+    The token reads `xp_<prefix>_<secret>`; `prefix` finds the row, `digest` (SHA-256 of the
+    whole token) proves it. A token never grants more than its user has: its scope only narrows
+    (read: safe methods only).
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read"
+        WRITE = "write", "Read and write"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=64)
+    prefix = models.CharField(max_length=12, unique=True)
+    digest = models.CharField(max_length=64)
+    scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.READ)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -32,6 +33,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
     # The panel's rooms, lowest first (docs/architecture.md): each imports only rooms listed
     # before it here.
     "accounts",
@@ -78,7 +82,9 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.database(env.env_str("DATABASE_URL"), VAR_DIR)}
+DATABASES: dict[str, dict[str, Any]] = {
+    "default": env.database(env.env_str("DATABASE_URL"), VAR_DIR)
+}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the web process read while a worker writes job progress.
     # synchronous=NORMAL is the usual pairing with WAL: durable across a process crash, and it
@@ -288,3 +294,40 @@ if env.env_bool("HTTPS", False):
 # Content-Security-Policy (xenpanel/security.py) outside DEBUG: scripts only from our static
 # files; style attributes stay allowed (progress bars set their width inline).
 CSP_ENABLED = env.env_bool("CSP", not DEBUG)
+
+
+# --- The REST API (/api/v1/, issue 15) -----------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.api_auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",  # the browser, with CSRF
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.api_auth.TokenScope",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "accounts.api_base.LimitOffset",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "accounts.api_base.handle_exception",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "xenpanel API",
+    "DESCRIPTION": "Everything the panel's pages do, scriptable: hosts, volumes, ISO images, "
+    "domUs and their jobs. Authenticate with a personal token (`Authorization: Bearer xp_…`, "
+    "made on the Tokens page) or the browser session. Actions answer 202 with the job and its "
+    "`Location`. See docs/api.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The schema describes a panel that manages machines: signed-in callers only.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+}

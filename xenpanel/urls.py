@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 
-from xenpanel import views
+from xenpanel import api_urls, views
 
 
 def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
@@ -43,6 +43,8 @@ urlpatterns = [
     path("storage/", include("storage.urls")),
     path("jobs/", include("jobs.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("xenpanel.api_urls")),
+    *api_urls.docs_patterns,
     # --- session 5: pages and errors ---
     path("favicon.ico", login_not_required(favicon), name="favicon"),
 ]

@@ -1,0 +1,57 @@
+"""How the API knows who calls: a personal token (`Authorization: Bearer xp_…`) for scripts, the
+session (with CSRF, DRF's SessionAuthentication) for the browser.
+
+A token's scope only narrows what its user may do (`TokenScope`); every rule about objects and
+roles is the same code the pages use (accounts.access and the rooms' access modules).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import authentication, exceptions, permissions
+from rest_framework.request import Request
+
+from accounts import audit, tokens
+from accounts.models import ApiToken, AuditAction
+
+KEYWORD = "Bearer"
+
+
+class TokenAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer xp_<prefix>_<secret>`; a bad, revoked or expired token is 401."""
+
+    def authenticate(self, request: Request) -> tuple[Any, ApiToken] | None:
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        keyword, _, text = header.partition(" ")
+        if keyword != KEYWORD:
+            return None
+        token = tokens.check(text.strip())
+        if token is None:
+            raise exceptions.AuthenticationFailed("Invalid, revoked or expired API token.")
+        tokens.touch(token)
+        if request.method not in permissions.SAFE_METHODS:
+            audit.record(
+                AuditAction.TOKEN_USE,
+                request=request._request,
+                actor=token.user,
+                target_type="api_token",
+                target_label=str(token),
+                details={"method": request.method, "path": request.path},
+            )
+        return token.user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'{KEYWORD} realm="api"'
+
+
+class TokenScope(permissions.BasePermission):
+    """A read token may only read; session users and write tokens pass (their role decides)."""
+
+    message = "This API token may only read (its scope is read); create a read+write token."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        token = request.auth
+        if isinstance(token, ApiToken) and token.scope == ApiToken.Scope.READ:
+            return request.method in permissions.SAFE_METHODS
+        return True

@@ -1,0 +1,7 @@
+"""API routes of the hosts room (under /api/v1/, namespace "api")."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []
