@@ -17,6 +17,7 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import Quota
 from accounts.roles import ADMIN_GROUP, OPERATOR_GROUP, ROLE_GROUPS, VIEWER_GROUP
+from accounts.widgets import style_form
 from dom0 import validate
 from dom0.errors import ValidationError as Dom0ValidationError
 from dom0.units import human_bytes
@@ -44,16 +45,7 @@ def teams() -> QuerySet[Group]:
 
 
 def _style(form: forms.Form) -> None:
-    for field in form.fields.values():
-        widget = field.widget
-        if isinstance(
-            widget, forms.CheckboxSelectMultiple | forms.RadioSelect | forms.CheckboxInput
-        ):
-            widget.attrs.setdefault("class", "form-check-input")
-        elif isinstance(widget, forms.Select):
-            widget.attrs.setdefault("class", "form-select form-select-sm")
-        else:
-            widget.attrs.setdefault("class", "form-control form-control-sm")
+    style_form(form)
 
 
 class SizeField(forms.CharField):
@@ -62,8 +54,8 @@ class SizeField(forms.CharField):
     def prepare_value(self, value: Any) -> Any:
         return human_bytes(value) if isinstance(value, int) else value
 
-    def to_python(self, value: Any) -> int | None:
-        text = super().to_python(value).strip()
+    def to_python(self, value: Any) -> int | None:  # type: ignore[override]  # a size, not text
+        text = (super().to_python(value) or "").strip()
         if not text:
             return None
         try:
@@ -158,7 +150,9 @@ class UserForm(QuotaFieldsMixin):
         if instance is not None:
             kwargs.setdefault("initial", self.initial_for(instance))
         super().__init__(*args, **kwargs)
-        self.fields["teams"].queryset = teams()
+        teams_field = self.fields["teams"]
+        assert isinstance(teams_field, forms.ModelMultipleChoiceField)
+        teams_field.queryset = teams()
         if instance is not None:
             for name in ("generate", "password1", "password2"):
                 del self.fields[name]  # a password is reset on its own form
@@ -187,7 +181,8 @@ class UserForm(QuotaFieldsMixin):
         return name
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         user = self.instance
         if user is not None and user.is_superuser and data.get("role") not in (None, ADMIN_GROUP):
             self.add_error(
@@ -210,7 +205,10 @@ class UserForm(QuotaFieldsMixin):
         return data
 
     def would_remove_last_admin(self) -> bool:
-        """Say whether saving leaves no active admin (the edited user was the last one)."""
+        """Say whether saving leaves no active admin (the edited user was the last one).
+
+        Call it inside the transaction that saves, after `lock_active_admins()`.
+        """
         user = self.instance
         if user is None or not is_active_admin(user):
             return False
@@ -250,6 +248,20 @@ def is_active_admin(user: Any) -> bool:
     return active_admins().filter(pk=user.pk).exists()
 
 
+def lock_active_admins() -> list[int]:
+    """Lock the active admins' rows until the transaction ends; return their ids.
+
+    `UserForm.would_remove_last_admin` reads who else is admin and the view then saves: run both
+    after this, in one transaction, so a second save that could take away the last admin waits
+    for the first and then sees it (PostgreSQL: FOR UPDATE; SQLite: the IMMEDIATE transaction
+    already holds the write lock). Ordered by id, so two lockers never wait on each other.
+    """
+    # The admins as a subquery: FOR UPDATE is refused with DISTINCT and the join on groups.
+    admins = active_admins().values("pk")
+    locked = User.objects.select_for_update().filter(pk__in=admins).order_by("pk")
+    return list(locked.values_list("pk", flat=True))
+
+
 class PasswordResetForm(forms.Form):
     """A new password for a user: typed twice, or generated and shown once."""
 
@@ -267,7 +279,8 @@ class PasswordResetForm(forms.Form):
         _style(self)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("generate"):
             return data
         one, two = data.get("password1") or "", data.get("password2") or ""

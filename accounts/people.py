@@ -100,15 +100,9 @@ class Use:
 
 
 def _amount(resource: str, value: int) -> str:
-    from dom0.units import binary_size
-
     if value == 0:
         return "0"  # not "0 bytes" next to "of 2 GiB"
-    if resource in ("disk_bytes", "iso_bytes"):
-        return binary_size(value)
-    if resource == "memory_mb":
-        return binary_size(value * 2**20)
-    return str(value)
+    return quotas.fmt(resource, value, counted=False)
 
 
 def usage_rows(quota: Quota, *, limited_only: bool = False) -> list[Use]:

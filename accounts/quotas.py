@@ -30,7 +30,7 @@ from django.db.models import Model, Q, QuerySet, Sum
 
 from accounts import access
 from accounts.models import Quota
-from dom0.units import human_bytes
+from dom0.units import binary_size, mib_size
 
 RESOURCES = ("memory_mb", "vcpus", "disk_bytes", "iso_bytes", "domus")
 LABELS = {
@@ -42,12 +42,18 @@ LABELS = {
 }
 
 
-def fmt(resource: str, value: int) -> str:
-    """Return a value as people read it: 4096 MiB, 2 vCPUs, 20G."""
+def fmt(resource: str, value: int, *, counted: bool = True) -> str:
+    """Return a value as people read it: 4 GiB, 512 MiB, 20 GiB, 2 vCPUs, 3 domUs.
+
+    Sizes in the panel's one format (`dom0.units`, powers of 1024 written KiB/MiB/GiB); counts
+    with their noun, or bare when `counted` is False (a table whose row already names it).
+    """
     if resource in ("disk_bytes", "iso_bytes"):
-        return human_bytes(value)
+        return binary_size(value)
     if resource == "memory_mb":
-        return f"{value} MiB"
+        return mib_size(value)
+    if not counted:
+        return str(value)
     if resource == "vcpus":
         return f"{value} vCPU" + ("s" if value != 1 else "")
     return f"{value} domU" + ("s" if value != 1 else "")
@@ -195,6 +201,6 @@ def remaining(user: Any, resources: tuple[str, ...] = RESOURCES) -> list[Remaini
 
 
 def remaining_text(user: Any, resource: str) -> str:
-    """Return 'Quota: 2048 MiB left of 4096 MiB (user alice)' for a form's help text, or ''."""
+    """Return 'Quota: 2 GiB left of 4 GiB (user alice)' for a form's help text, or ''."""
     rows = remaining(user, (resource,))
     return "Quota: " + "; ".join(str(row) for row in rows) if rows else ""

@@ -3,8 +3,13 @@ password, unlock after a lockout. `/admin/` stays for emergencies.
 
 Every change is audited by the receivers in `accounts.audit` (user saved, groups changed, quota
 saved, password changed); what no signal tells (an unlock) is recorded here. A password is never
-put in an entry, a message or a log line: a generated one is shown once, in the answer to the
-POST that made it, and is not kept anywhere but in the password hash.
+put in an entry, a message or a log line. A generated one is shown once: the POST that made it
+keeps it in the session and redirects (POST/redirect/GET, so a reload sets no second password);
+the GET that shows it takes it out of the session again. Pages that can show one are never cached.
+
+Only a superuser changes a superuser: a panel admin who could reset a superuser's password
+could sign in as them and use /admin/. Others see a superuser's page read-only, and every write
+about one answers 403.
 """
 
 from __future__ import annotations
@@ -13,23 +18,29 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model, update_session_auth_hash
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
+from django.forms import ModelMultipleChoiceField
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts import access, audit, people
 from accounts.admin_lookups import fits_int64
-from accounts.forms import PasswordResetForm, UserForm
+from accounts.forms import PasswordResetForm, UserForm, lock_active_admins
 from accounts.models import AuditAction, AuditEntry
 
 User = get_user_model()
 PAGE_SIZE = 50
 SECRET_FIELDS = ("password1", "password2")
+#: The session key holding a generated password until the one GET that shows it.
+SHOWN_KEY = "users.generated_password"
+SUPERUSER_ONLY = "Only a superuser can change a superuser."
 
 
 def _user(pk: int) -> Any:
@@ -40,6 +51,38 @@ def _user(pk: int) -> Any:
 
 def _url(user: Any) -> str:
     return reverse("users:detail", args=[user.pk])
+
+
+def _read_only(request: HttpRequest, user: Any) -> bool:
+    """Say whether the acting admin may only look at `user` (a superuser, and they are not)."""
+    return bool(user.is_superuser and not getattr(request.user, "is_superuser", False))
+
+
+def _require_may_change(request: HttpRequest, user: Any) -> None:
+    if _read_only(request, user):
+        raise PermissionDenied(SUPERUSER_ONLY)
+
+
+def _show_once(request: HttpRequest, user: Any, password: str, done: str) -> HttpResponse:
+    """Keep a generated password for the one GET that shows it, and redirect to that GET."""
+    request.session[SHOWN_KEY] = {"pk": user.pk, "password": password, "done": done}
+    return redirect(f"{_url(user)}?password=new")
+
+
+def _take_shown(request: HttpRequest, user: Any) -> dict[str, Any]:
+    """The generated password for this page, taken out of the session; or that it is gone."""
+    kept = request.session.get(SHOWN_KEY)
+    if isinstance(kept, dict) and kept.get("pk") == user.pk:
+        del request.session[SHOWN_KEY]
+        return {"new_password": kept["password"], "created": kept["done"]}
+    return {"password_gone": True}  # a reload, or a second tab: it was shown already
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    # never_cache already says no-store; said again in case a later decorator or middleware
+    # rewrites Cache-Control: a page with a password must not land in any cache.
+    response["Cache-Control"] = "max-age=0, no-cache, no-store, must-revalidate, private"
+    return response
 
 
 def user_list(request: HttpRequest) -> HttpResponse:
@@ -74,6 +117,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/users_list.html", {"page": page, "rows": rows, "q": q})
 
 
+@never_cache
 @sensitive_post_parameters(*SECRET_FIELDS)
 def user_create(request: HttpRequest) -> HttpResponse:
     access.require_admin(request.user)
@@ -91,10 +135,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
             form.save_quota(user=user)
         done = f"Created {user.username} ({form.cleaned_data['role']})."
         if generated:
-            # Shown in this answer only: not in a message (those live in the session store).
-            context = _detail_context(request, _user(user.pk), new_password=password)
-            context["created"] = done
-            return render(request, "accounts/user_detail.html", context)
+            return _show_once(request, user, password, done)
         messages.success(request, f"{done} They can sign in now with the password you typed.")
         return redirect(_url(user))
     return render(
@@ -103,7 +144,9 @@ def user_create(request: HttpRequest) -> HttpResponse:
 
 
 def _teams_exist(form: UserForm) -> bool:
-    return form.fields["teams"].queryset.exists()
+    teams = form.fields["teams"]
+    assert isinstance(teams, ModelMultipleChoiceField)
+    return teams.queryset is not None and teams.queryset.exists()
 
 
 def _detail_context(request: HttpRequest, user: Any, **extra: Any) -> dict[str, Any]:
@@ -133,17 +176,37 @@ def _detail_context(request: HttpRequest, user: Any, **extra: Any) -> dict[str, 
         "locked": locked,
         "history": history,
         "is_self": user.pk == request.user.pk,
+        "read_only": _read_only(request, user),
         **extra,
     }
 
 
+@never_cache
 def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     access.require_admin(request.user)
     user = _user(pk)
     if request.method != "POST":
-        return render(request, "accounts/user_detail.html", _detail_context(request, user))
+        extra = _take_shown(request, user) if request.GET.get("password") == "new" else {}
+        page = render(request, "accounts/user_detail.html", _detail_context(request, user, **extra))
+        return _no_store(page)
+    _require_may_change(request, user)
     form = UserForm(request.POST, instance=user)
-    if form.is_valid() and form.would_remove_last_admin():
+    last_admin = False
+    if form.is_valid():
+        with transaction.atomic():
+            # Check and save under one lock on the admins' rows: two admins demoting each other
+            # at once would otherwise each see the other still admin and leave none.
+            lock_active_admins()
+            last_admin = form.would_remove_last_admin()
+            if not last_admin:
+                user.username = form.cleaned_data["username"]
+                user.email = form.cleaned_data["email"]
+                user.is_active = form.cleaned_data["is_active"]
+                # Only these fields: a password reset saved meanwhile must not be written back.
+                user.save(update_fields=["username", "email", "is_active"])
+                form.save_groups(user)
+                form.save_quota(user=user)
+    if last_admin:
         form.add_error(
             None,
             f"{user.username} is the last active admin: make another user admin first, or "
@@ -152,35 +215,29 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         context = _detail_context(request, user, form=form)
         return render(request, "accounts/user_detail.html", context)
-    with transaction.atomic():
-        user.username = form.cleaned_data["username"]
-        user.email = form.cleaned_data["email"]
-        user.is_active = form.cleaned_data["is_active"]
-        user.save()
-        form.save_groups(user)
-        form.save_quota(user=user)
     messages.success(request, f"Saved {user.username}.")
     return redirect(_url(user))
 
 
+@never_cache
 @require_POST
 @sensitive_post_parameters(*SECRET_FIELDS)
 def user_password(request: HttpRequest, pk: int) -> HttpResponse:
     access.require_admin(request.user)
     user = _user(pk)
+    _require_may_change(request, user)
     form = PasswordResetForm(request.POST, user=user)
     if not form.is_valid():
         context = _detail_context(request, user, password_form=form)
         return render(request, "accounts/user_detail.html", context)
     password, generated = form.password()
     user.set_password(password)
-    user.save()  # audited as "Password changed" (never the password itself)
+    user.save(update_fields=["password"])  # audited as "Password changed" (never the password)
     if user.pk == request.user.pk:
         update_session_auth_hash(request, user)  # keep the admin who reset their own signed in
     done = f"Set a new password for {user.username}; their other sessions are signed out."
     if generated:
-        context = _detail_context(request, user, new_password=password, created=done)
-        return render(request, "accounts/user_detail.html", context)
+        return _show_once(request, user, password, done)
     messages.success(request, done)
     return redirect(_url(user))
 
@@ -189,6 +246,7 @@ def user_password(request: HttpRequest, pk: int) -> HttpResponse:
 def user_unlock(request: HttpRequest, pk: int) -> HttpResponse:
     access.require_admin(request.user)
     user = _user(pk)
+    _require_may_change(request, user)
     from axes.utils import reset
 
     cleared = reset(username=user.username)

@@ -76,8 +76,9 @@ def test_it_names_the_resource_the_limit_and_the_use_when_refusing(alice, host) 
         quotas.check(alice, memory_mb=1024)
     text = str(caught.value)
     assert "memory" in text and "user alice" in text
-    assert "2048 MiB" in text and "1536 MiB in use" in text and "512 MiB left" in text
-    assert "needs 1024 MiB" in text
+    # One size format everywhere (dom0.units): MiB figures in binary units, never "20G".
+    assert "limit of user alice is 2 GiB, 1.5 GiB in use, 512 MiB left" in text
+    assert "needs 1 GiB" in text
 
 
 def test_it_lets_admins_and_unlimited_resources_through(alice, host, admin_user) -> None:
@@ -116,7 +117,7 @@ def test_it_shows_what_is_left_on_the_new_domu_form(client, alice, host) -> None
     Quota.objects.create(user=alice, memory_mb=4096, domus=3)
     running(host, alice, "old", 1024)
     page = client.get(reverse("domains:new")).content.decode()
-    assert "Quota: 3072 MiB left of 4096 MiB (user alice)" in page
+    assert "Quota: 3 GiB left of 4 GiB (user alice)" in page
     assert "2 domUs left of 3 domUs" in page
 
 
@@ -165,7 +166,7 @@ def test_it_refuses_a_volume_past_the_disk_quota(client, alice, host) -> None:
         host=host, dataset="zroot/xen/a", size_bytes=8 * GIB, state="ready", owner=alice
     )
     url = reverse("storage:volume_new", args=[host.code])
-    assert "Quota: 2G left of 10G (user alice)" in client.get(url).content.decode()
+    assert "Quota: 2 GiB left of 10 GiB (user alice)" in client.get(url).content.decode()
     response = client.post(url, {"name": "b", "size": "3G"})
     assert response.status_code == 200
     assert any("Quota exceeded for disk" in e for e in field_errors(response)["size"])
@@ -216,7 +217,7 @@ def test_it_refuses_a_fetch_when_no_iso_storage_is_left(client, alice, host) -> 
     # An address literal: the form resolves names, and tests have no DNS.
     data = {"host": host.pk, "url": "https://93.184.216.34/b.iso"}
     page = client.get(url).content.decode()
-    assert "Quota: 0 B left of 100M (user alice)" in page
+    assert "Quota: 0 bytes left of 100 MiB (user alice)" in page
     response = client.post(url, data)
     assert response.status_code == 200
     assert "Quota exceeded for ISO storage" in response.content.decode()

@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
+from accounts import people
 from accounts.models import AuditAction, AuditEntry, Quota
 from domains.models import Domain
 from hosts.simhosts import create_sim_host
@@ -49,6 +50,11 @@ def admin(ada: Any) -> Client:
 
 def groups(user: Any) -> list[str]:
     return sorted(user.groups.values_list("name", flat=True))
+
+
+def assert_not_cached(response: Any) -> None:
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
 
 
 def assert_no_secret_anywhere(secret: str, caplog: pytest.LogCaptureFixture) -> None:
@@ -101,15 +107,28 @@ def test_a_generated_password_is_shown_once_and_kept_nowhere(
         reverse("users:create"),
         {"username": "vera", "role": "viewer", "is_active": "on", "generate": "on"},
     )
-    assert response.status_code == 200
-    shown = response.context["new_password"]
-    assert len(shown) >= 20 and shown in response.content.decode()
     vera = django_user_model.objects.get(username="vera")
+    page = reverse("users:detail", args=[vera.pk])
+    # POST/redirect/GET: a reload of what the browser shows is a GET, never a second create.
+    assert response.status_code == 302 and response["Location"] == f"{page}?password=new"
+    shown_page = admin.get(response["Location"])
+    assert_not_cached(shown_page)
+    shown = shown_page.context["new_password"]
+    assert len(shown) >= 20 and shown in shown_page.content.decode()
+    assert "Created vera (viewer)." in shown_page.content.decode()
     assert vera.check_password(shown) and groups(vera) == ["viewer"]
     assert not Quota.objects.filter(user=vera).exists()  # no limit typed: no quota row
     assert_no_secret_anywhere(shown, caplog)
-    # Shown once: the user's page does not show it again.
-    assert shown not in admin.get(reverse("users:detail", args=[vera.pk])).content.decode()
+    # Shown once: out of the session once shown; a reload says so, the plain page shows nothing.
+    assert shown not in str(dict(admin.session.items()))
+    reload = admin.get(response["Location"])
+    assert shown not in reload.content.decode() and 'data-testid="password-gone"' in (
+        reload.content.decode()
+    )
+    assert_not_cached(reload)
+    assert shown not in admin.get(page).content.decode()
+    vera.refresh_from_db()
+    assert vera.check_password(shown)  # and the reload set no other password
 
 
 def test_a_refused_create_names_the_field_and_makes_nobody(
@@ -190,9 +209,16 @@ def test_it_resets_a_password_typed_or_generated(
     bob.refresh_from_db()
     assert bob.check_password(TYPED)
     response = admin.post(url, {"generate": "on"})
-    shown = response.context["new_password"]
+    assert response.status_code == 302 and response["Cache-Control"].count("no-store") == 1
+    page = admin.get(response["Location"])
+    assert_not_cached(page)
+    shown = page.context["new_password"]
     bob.refresh_from_db()
-    assert bob.check_password(shown) and shown in response.content.decode()
+    assert bob.check_password(shown) and shown in page.content.decode()
+    reload = admin.get(response["Location"])  # the browser's reload: no new password, none shown
+    assert shown not in reload.content.decode() and reload.context["password_gone"]
+    bob.refresh_from_db()
+    assert bob.check_password(shown)
     changes = AuditEntry.objects.filter(action=AuditAction.PASSWORD_CHANGE, target_label="bob")
     assert changes.count() == 2 and {e.actor_name for e in changes} == {"ada"}
     assert_no_secret_anywhere(TYPED, caplog)
@@ -326,3 +352,54 @@ def test_only_admins_get_in_and_roles_are_not_teams(django_user_model: Any, ada:
     assert admin.get(reverse("users:team", args=[operator.pk])).status_code == 404
     assert admin.get(reverse("users:detail", args=[10**6])).status_code == 404
     assert admin.get(f"/users/{2**70}/").status_code == 404
+
+
+# --- superusers: only a superuser changes one ---------------------------------------------------
+def test_an_admin_sees_a_superuser_read_only_and_every_write_is_refused(
+    admin: Client, django_user_model: Any, settings: Any
+) -> None:
+    settings.AXES_FAILURE_LIMIT = 3
+    root = django_user_model.objects.create_superuser("root", password=PASSWORD)
+    for _ in range(3):  # locked out, so the unlock has something to refuse
+        Client().post(reverse("login"), {"username": "root", "password": "wrong"})
+    page = admin.get(reverse("users:detail", args=[root.pk]))
+    body = page.content.decode()
+    assert page.status_code == 200 and page.context["read_only"]
+    assert "only a superuser can change a superuser" in body
+    unlock = reverse("users:unlock", args=[root.pk])
+    assert 'data-testid="password-form"' not in body and unlock not in body
+    assert "<fieldset disabled>" in body
+    before = django_user_model.objects.get(pk=root.pk)
+    writes = [
+        ("users:detail", {"username": "owned", "role": "admin", "is_active": ""}),
+        ("users:password", {"generate": "on"}),
+        ("users:password", {"password1": TYPED, "password2": TYPED}),
+        ("users:unlock", {}),
+    ]
+    for name, data in writes:
+        response = admin.post(reverse(name, args=[root.pk]), data)
+        assert response.status_code == 403, (name, data)
+    root.refresh_from_db()
+    assert (root.username, root.is_active, root.password) == (
+        before.username, before.is_active, before.password,
+    )  # fmt: skip
+    assert root.check_password(PASSWORD) and not root.check_password(TYPED)
+    assert "root" in people.lockouts(["root"])  # still locked: the refused unlock cleared nothing
+    assert not AuditEntry.objects.filter(target_label="root", actor_name="ada").exists()
+
+
+def test_a_superuser_may_change_another_superuser(django_user_model: Any) -> None:
+    django_user_model.objects.create_superuser("boss", password=PASSWORD)
+    root = django_user_model.objects.create_superuser("root", password=PASSWORD)
+    client = Client()
+    client.force_login(django_user_model.objects.get(username="boss"))
+    page = client.get(reverse("users:detail", args=[root.pk]))
+    assert not page.context["read_only"] and 'data-testid="password-form"' in page.content.decode()
+    url = reverse("users:password", args=[root.pk])
+    assert client.post(url, {"password1": TYPED, "password2": TYPED}).status_code == 302
+    root.refresh_from_db()
+    assert root.check_password(TYPED)
+    detail = reverse("users:detail", args=[root.pk])
+    assert client.post(detail, {"username": "root", "role": "admin"}).status_code == 302
+    root.refresh_from_db()
+    assert not root.is_active  # deactivated by a superuser: allowed (boss is still admin)

@@ -129,7 +129,7 @@ def test_it_checks_the_quota_for_all_clones_at_once(worker, admin_client, client
     response, jobs = clone_batch(client, template, count=3)
     assert response.status_code == 200 and not jobs
     error = response.context["form"].errors["memory_mb"][0]
-    assert error.startswith("3 clones: Quota exceeded for memory") and "1536 MiB" in error
+    assert error.startswith("3 clones: Quota exceeded for memory") and "1.5 GiB" in error
     assert not Domain.objects.filter(host=host).exists()
     assert not Volume.objects.filter(dataset__startswith="zroot/xen/web-").exists()
     response, jobs = clone_batch(client, template, count=2)
