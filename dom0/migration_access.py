@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import re
 
 from dom0.errors import ValidationError
-from dom0.migration_commands import migration_host
+from dom0.migration_commands import login_name, migration_host, port_number
 from dom0.transports.hostkeys import PIN_KEY_TYPES
 
 #: The source Dom0's private key for reaching other Dom0s (its `.pub` lies beside it).
@@ -23,7 +24,6 @@ MIGRATE_KNOWN_HOSTS = "/usr/local/etc/xenpanel/migrate_known_hosts"
 MIGRATE_DIR = "/usr/local/etc/xenpanel"
 COMMENT_PREFIX = "xenpanel-migrate@"
 
-_USER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
 _COMMENT_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 _B64_RE = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 
@@ -72,37 +72,84 @@ def public_key_line(text: str) -> str:
     return " ".join(parts)
 
 
-def home_dir(user: str) -> str:
-    """The login's home: /root for root, /home/<user> otherwise (FreeBSD's `adduser` default)."""
-    if not isinstance(user, str) or not _USER_RE.fullmatch(user):
-        raise ValidationError("user", "must be a login name", user)
-    return "/root" if user == "root" else f"/home/{user}"
+def getent_passwd(user: str) -> list[str]:
+    """Return `getent passwd <user>`: the login's passwd(5) line, read on the target for its home
+    (FreeBSD has getent(1) in base since 7.0; a home is not always /home/<user>)."""
+    return ["getent", "passwd", login_name(user)]
 
 
-def authorized_keys_path(user: str) -> str:
-    return f"{home_dir(user)}/.ssh/authorized_keys"
+#: A home sshd reads authorized_keys under: absolute, plain characters, no '.'/'..' parts.
+_HOME_RE = re.compile(r"(?:/[A-Za-z0-9_+-][A-Za-z0-9_.+-]*)+|/")
+
+
+def parse_home(stdout: str, user: str) -> str:
+    """The home directory in `getent passwd <user>`'s line `name:pw:uid:gid:gecos:home:shell`.
+
+    ValidationError if no line names `user` or its home is not a plain absolute path.
+    """
+    for line in stdout.splitlines():
+        fields = line.split(":")
+        if len(fields) == 7 and fields[0] == user:
+            home = fields[5]
+            if not _HOME_RE.fullmatch(home) or any(p in (".", "..") for p in home.split("/")):
+                raise ValidationError("home", "must be a plain absolute path", home)
+            return home
+    raise ValidationError("getent", f"has no passwd line for {user}", stdout[:200])
+
+
+def authorized_keys_path(home: str) -> str:
+    return f"{home.rstrip('/')}/.ssh/authorized_keys"
+
+
+def authorized_key_line(public: str, source_address: str = "") -> str:
+    """Return the target's authorized_keys line for a source's migration key.
+
+    `restrict` turns off port, agent and X11 forwarding, the pty and ~/.ssh/rc: `zfs recv` and
+    `xl migrate-receive` only need their command run (sshd(8) AUTHORIZED_KEYS FILE FORMAT).
+    `from="<address>"` when the source's address is an IP literal: the key then works only from
+    that address. A host name is left out, as sshd matches names only with `UseDNS yes` (off by
+    default) and would refuse the source otherwise.
+    """
+    key = public_key_line(public)
+    try:
+        address = str(ipaddress.ip_address((source_address or "").strip()))
+    except ValueError:
+        return f"restrict {key}"
+    return f'from="{address}",restrict {key}'
 
 
 def with_authorized_key(existing: str, line: str) -> tuple[str, bool]:
-    """Return authorized_keys with `line` added (False when its key is there already).
+    """Return authorized_keys with `line` in it (False when that exact line is there already).
 
-    The same key (type and base64) counts as present whatever its comment or options.
+    A line is the key's by its base64 blob, whatever its options or comment: an older line of the
+    same key (say, one written before `restrict`) is replaced, so there is one line per key.
     """
-    key = public_key_line(line)
-    blob = key.split()[1]
+    words = line.split()
+    if "ssh-ed25519" not in words[:2] or words[-1] == "ssh-ed25519":
+        raise ValidationError("line", "must be an authorized_key_line", line[:200])
+    blob = words[words.index("ssh-ed25519") + 1]
+    kept, present, changed = [], False, False
     for row in existing.splitlines():
         if blob in row.split():
-            return existing, False
-    text = existing if not existing or existing.endswith("\n") else existing + "\n"
-    return text + key + "\n", True
+            if row.strip() == line and not present:
+                present = True
+                kept.append(row)
+            else:
+                changed = True
+            continue
+        kept.append(row)
+    if not present:
+        kept.append(line)
+        changed = True
+    if not changed:
+        return existing, False
+    return "\n".join(kept) + "\n", True
 
 
 def known_hosts_name(address: str, port: int) -> str:
     """The host field ssh looks up: `address`, or `[address]:port` when the port is not 22."""
     host = migration_host(address, "address")
-    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        raise ValidationError("port", "must be a whole number from 1 to 65535", port)
-    return host if port == 22 else f"[{host}]:{port}"
+    return host if port_number(port) == 22 else f"[{host}]:{port}"
 
 
 def known_hosts_line(address: str, port: int, host_key: str) -> str:

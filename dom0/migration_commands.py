@@ -23,8 +23,10 @@ __all__ = [
     "RESUME_TOKEN_MAX_LEN",
     "direct_send",
     "direct_ssh_words",
+    "login_name",
     "migrate_ssh_command",
     "migration_host",
+    "port_number",
     "resume_token",
     "xl_migrate",
     "xl_migrate_receive",
@@ -111,9 +113,23 @@ def resume_token(value: object, field: str = "token") -> str:
     return token
 
 
-def _port(value: object, field: str = "port") -> int:
+def port_number(value: object, field: str = "port") -> int:
+    """Return an ssh port: a whole number from 1 to 65535 (no bool, no text)."""
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
         raise ValidationError(field, "must be a whole number from 1 to 65535", value)
+    return value
+
+
+def login_name(value: object, field: str = "user") -> str:
+    """Return a login name sh and ssh take as is (the one home of this rule: the migration
+    access set-up checks the target's ssh user with it too)."""
+    if not isinstance(value, str) or not _USER_RE.fullmatch(value):
+        raise ValidationError(
+            field,
+            "must be a login name: letters, digits, '_', '.' and '-', starting with a letter or "
+            "'_', at most 32 characters",
+            value,
+        )
     return value
 
 
@@ -240,7 +256,9 @@ def migrate_ssh_command(user: str, key_path: str, known_hosts_path: str, port: i
     """Return the `-s` command xl runs to reach the receiver, as one line for `sh`.
 
     `ssh -i <key> -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=<file>
-    -p <port> -l <user>`: the panel's key, no password prompt, and only the pinned host key.
+    -o GlobalKnownHostsFile=/dev/null -p <port> -l <user>`: the panel's key, no password
+    prompt, and only the pinned host key (the empty global file keeps a key the Dom0's admin put
+    in /etc/ssh/ssh_known_hosts from counting for a migration target).
     Safe for sh because every part is a constant or matches a character set with no shell
     metacharacter and no blank (see `_SAFE_PATH_RE`), so sh splits it into exactly these words
     and expands nothing; the paths start with '/' and the user with a letter or '_', so ssh never
@@ -248,23 +266,19 @@ def migrate_ssh_command(user: str, key_path: str, known_hosts_path: str, port: i
     """
     key = _safe_path(key_path, "key_path")
     known_hosts = _safe_path(known_hosts_path, "known_hosts_path")
-    if not isinstance(user, str) or not _USER_RE.fullmatch(user):
-        raise ValidationError(
-            "user",
-            "must be a login name: letters, digits, '_', '.' and '-', starting with a letter or "
-            "'_', at most 32 characters",
-            user,
-        )
-    number = _port(port)
+    login = login_name(user)
+    number = port_number(port)
     return (
         f"ssh -i {key} -o BatchMode=yes -o StrictHostKeyChecking=yes "
-        f"-o UserKnownHostsFile={known_hosts} -p {number} -l {user}"
+        f"-o UserKnownHostsFile={known_hosts} -o GlobalKnownHostsFile=/dev/null "
+        f"-p {number} -l {login}"
     )
 
 
 _SSH_COMMAND_RE = re.compile(
     r"ssh -i (?P<key>\S+) -o BatchMode=yes -o StrictHostKeyChecking=yes "
-    r"-o UserKnownHostsFile=(?P<known>\S+) -p (?P<port>[0-9]{1,5}) -l (?P<user>\S+)"
+    r"-o UserKnownHostsFile=(?P<known>\S+) -o GlobalKnownHostsFile=/dev/null "
+    r"-p (?P<port>[0-9]{1,5}) -l (?P<user>\S+)"
 )
 
 
@@ -336,7 +350,8 @@ def direct_ssh_words(
     user: str, key_path: str, known_hosts_path: str, port: int, host: str
 ) -> list[str]:
     """Return `ssh -i <key> -o BatchMode=yes -o StrictHostKeyChecking=yes -o
-    UserKnownHostsFile=<known> -p <port> -l <user> <host>` as words (`migrate_ssh_command` + host).
+    UserKnownHostsFile=<known> -o GlobalKnownHostsFile=/dev/null -p <port> -l <user> <host>` as
+    words (`migrate_ssh_command` + host).
     """
     return [
         *migrate_ssh_command(user, key_path, known_hosts_path, port).split(),
@@ -355,14 +370,54 @@ def _plain_words(argv: object, field: str, first: list[str]) -> list[str]:
     return argv
 
 
+_NOT_BUILT = "must be exactly what {} builds"
+#: The words of `direct_ssh_words`: 15 of `migrate_ssh_command`, then the host.
+_SSH_WORDS = 16
+
+
+def _checked_send(argv: list[str]) -> list[str]:
+    """Accept only a stream `zfs_send` (no `-n`) or `zfs_send_resume` builds: taken apart and
+    built again, so an unknown flag, a repeated one or another order is refused."""
+    words = argv[2:]
+    flags = set(words)
+    if "-t" in words:
+        if len(words) < 2 or words[-2] != "-t":
+            raise ValidationError("send_argv", _NOT_BUILT.format("zfs_send_resume"), argv)
+        rebuilt = zfs_send_resume(words[-1], verbose="-v" in flags, parsable="-P" in flags)
+    else:
+        if not words or words[-1].startswith("-"):
+            raise ValidationError("send_argv", _NOT_BUILT.format("zfs_send"), argv)
+        incremental = words[-2] if len(words) >= 3 and words[-3] == "-i" else None
+        rebuilt = zfs_send(
+            words[-1], incremental_from=incremental, compressed="-c" in flags,
+            verbose="-v" in flags, parsable="-P" in flags,
+        )  # fmt: skip
+    if rebuilt != argv:
+        raise ValidationError("send_argv", _NOT_BUILT.format("zfs_send (without -n)"), argv)
+    return argv
+
+
+def _checked_recv(argv: list[str]) -> list[str]:
+    """Accept only what `zfs_recv` builds (`zfs recv [-F] [-s] <dataset>`)."""
+    words = argv[2:]
+    if not words or words[-1].startswith("-"):
+        raise ValidationError("recv_argv", _NOT_BUILT.format("zfs_recv"), argv)
+    flags = set(words[:-1])
+    rebuilt = zfs_recv(words[-1], force="-F" in flags, resumable="-s" in flags)
+    if rebuilt != argv:
+        raise ValidationError("recv_argv", _NOT_BUILT.format("zfs_recv"), argv)
+    return argv
+
+
 def direct_send(send_argv: list[str], ssh_words: list[str], recv_argv: list[str]) -> list[str]:
     """Return `["sh", "-c", "<zfs send ...> | ssh ... <host> <zfs recv ...>"]` for the source.
 
     One pipeline on the source Dom0 streams a volume straight into `zfs recv` on the target,
     with the panel's migration key and only the target's pinned host key (BatchMode: never a
-    prompt). Safe for sh: `send_argv` must be a `zfs send` and `recv_argv` a `zfs recv` argv (as
-    `zfs_send`/`zfs_send_resume`/`zfs_recv` build them from validated names), and `ssh_words`
-    exactly what `direct_ssh_words` builds (taken apart and built again); every word is then
+    prompt). Safe for sh: `send_argv` must be exactly what `zfs_send` (a stream: no `-n`) or
+    `zfs_send_resume` builds, `recv_argv` exactly what `zfs_recv` builds, and `ssh_words`
+    exactly what `direct_ssh_words` builds — each is taken apart and built again through those
+    builders (so their names are validated and no other flag passes); every word is then
     checked against a set of characters none of which is special to sh or to the remote shell
     ssh hands the command to, so `shlex.join` leaves them unquoted and both shells split the
     line into exactly these words and expand nothing. No sh is used for anything else.
@@ -371,13 +426,13 @@ def direct_send(send_argv: list[str], ssh_words: list[str], recv_argv: list[str]
     part-way leaves recv a cut stream, which it refuses (or keeps for `-s` resumption), so a
     zero status means the whole stream arrived and was checked.
     """
-    send = _plain_words(send_argv, "send_argv", ["zfs", "send"])
-    recv = _plain_words(recv_argv, "recv_argv", ["zfs", "recv"])
+    send = _checked_send(_plain_words(send_argv, "send_argv", ["zfs", "send"]))
+    recv = _checked_recv(_plain_words(recv_argv, "recv_argv", ["zfs", "recv"]))
     words = _plain_words(ssh_words, "ssh_words", ["ssh"])
-    if len(words) != 14 or not words[10].isdigit():
+    if len(words) != _SSH_WORDS or not words[12].isdigit():
         raise ValidationError("ssh_words", "must be exactly what direct_ssh_words builds", words)
     known = words[8].removeprefix("UserKnownHostsFile=")
-    rebuilt = direct_ssh_words(words[12], words[2], known, int(words[10]), words[13])
+    rebuilt = direct_ssh_words(words[14], words[2], known, int(words[12]), words[15])
     if rebuilt != words:
         raise ValidationError("ssh_words", "must be exactly what direct_ssh_words builds", words)
     line = f"{shlex.join(send)} | {shlex.join([*words, *recv])}"

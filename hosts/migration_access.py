@@ -2,10 +2,11 @@
 direct disk transfer and `xl migrate`.
 
 For source S and each chosen target T: S gets a key pair (made once, `ssh-keygen` on S; the
-public half is kept in `S.migration_public_key`); T's `~<ssh_user>/.ssh/authorized_keys` gets that
-public key (once); S's known_hosts file for migrations gets T's host key as the panel pinned it
-at first contact, under the name S's ssh is given. Idempotent: a second run changes nothing.
-Registered as a section of the host page (`hosts.sections`) and a job kind.
+public half is kept in `S.migration_public_key`); T's `~<ssh_user>/.ssh/authorized_keys` (the home
+read on T with `getent passwd`) gets that public key once, as `from="<S's address>",restrict ...`
+(only commands, only from S); S's known_hosts file for migrations gets T's host key as the
+panel pinned it at first contact, under the name S's ssh is given. Idempotent: a second run
+changes nothing. Registered as a section of the host page (`hosts.sections`) and a job kind.
 """
 
 from __future__ import annotations
@@ -36,10 +37,15 @@ def simulated(host: Host) -> bool:
 
 
 def peer_name(host: Host) -> str:
-    """The name S's ssh is given for T (as domains.migration.switch.peer_name): a simulated host
-    is found by its name (the simulator's ssh looks for the sibling state directory), a real
-    one by its address."""
+    """The name a source's ssh (the direct transfer, `xl migrate`) is given for `host`: a
+    simulated host is found by its name (the simulator's ssh looks for the sibling state
+    directory or hostname), a real one by its address. The one home of this rule."""
     return host.name if simulated(host) else host.address
+
+
+def accepts(target: Host, source: Host) -> bool:
+    """Whether `target` trusts `source`'s current migration key (a set-up to it succeeded)."""
+    return bool(source.migration_public_key) and target.name in trusted_by(source)
 
 
 def untrusted(targets: list[Host]) -> list[Host]:
@@ -117,14 +123,15 @@ def _key_pair(ctx: JobContext, source: Host) -> str:
 
 def _authorize(ctx: JobContext, source: Host, target: Host, public: str) -> None:
     t = ctx.transport_for(target)
-    path = files.authorized_keys_path(target.ssh_user)
+    path = files.authorized_keys_path(_home(ctx, target))
     ssh_dir = path.rsplit("/", 1)[0]
+    line = files.authorized_key_line(public, source.address)
     with ctx.step(f"Add {source.name}'s key to {path} on {target.name}") as record:
         try:
             existing = t.read_file(path).decode("utf-8", "replace")
         except RemoteFileMissing:
             existing = ""
-        text, added = files.with_authorized_key(existing, public)
+        text, added = files.with_authorized_key(existing, line)
         if not added:
             record.output = f"already there: {path} on {target.name} unchanged"
             return
@@ -133,11 +140,31 @@ def _authorize(ctx: JobContext, source: Host, target: Host, public: str) -> None
         t.write_file(path, text.encode(), 0o600)
         record.output = (
             f"{'created ' + ssh_dir + ' and ' if created else ''}added to {path} (mode 0600) "
-            f"on {target.name}:\n{public}"
+            f"on {target.name}:\n{line}"
         )
     if created:
         # makedirs leaves the Dom0's umask mode (0755); sshd wants it private.
         ctx.run(files.chmod_private(ssh_dir), label=f"chmod 700 {ssh_dir}", on=t)
+
+
+def _home(ctx: JobContext, target: Host) -> str:
+    """The ssh user's home on `target`, as its passwd entry says (not guessed)."""
+    argv = files.getent_passwd(target.ssh_user)
+    result = ctx.run(
+        argv, label=f"Read {target.ssh_user}'s home on {target.name}", check=False,
+        on=ctx.transport_for(target),
+    )  # fmt: skip
+    try:
+        if result.ok:
+            return files.parse_home(result.stdout, target.ssh_user)
+    except Dom0Error:
+        pass
+    said = (result.stderr or result.stdout).strip() or "no such user"
+    raise StepFailed(
+        f"Could not read the home directory of {target.ssh_user} on {target.name} (`getent "
+        f"passwd {target.ssh_user}` exit {result.rc}: {said}). Check the host's SSH user in its "
+        f"settings. Nothing was changed on {target.name}."
+    )
 
 
 def _known_hosts(ctx: JobContext, source: Host, targets: list[Host]) -> None:
@@ -210,7 +237,13 @@ register_section("migration_access", "hosts/_migration_access.html", section_con
 
 
 def queue_from_post(source: Host, codes: list[str], user: Any) -> Job:
+    """Queue the set-up for the ticked hosts (ValueError when none is ticked: an empty form is
+    never "all hosts", which would hand the key to every Dom0 at once)."""
+    if not codes:
+        raise ValueError(
+            f"Tick at least one host that should accept {source.name}'s migration key."
+        )
     others = Host.objects.exclude(pk=source.pk).order_by("name")
-    chosen = list(others.filter(code__in=codes)) if codes else list(others)
+    chosen = list(others.filter(code__in=codes))
     with transaction.atomic():
         return queue_setup(source, chosen, user=user)

@@ -55,10 +55,19 @@ def _tools() -> dict[str, Callable[[SimHost, list[str], bytes | None], SimResult
 
         return run(host, args)
 
-    table = {"xl": xl, "zfs": zfs, "zpool": zpool, "fetch": fetch, "pciconf": pciconf}
+    table: dict[str, Callable[[SimHost, list[str], bytes | None], SimResult]] = {
+        "xl": xl,
+        "zfs": zfs,
+        "zpool": zpool,
+        "fetch": fetch,
+        "pciconf": pciconf,
+    }
     from .keygen import TOOLS as access_tools  # ssh-keygen, chmod, sh (migration access)
 
     table.update(access_tools)
+    from .getent import TOOLS as getent_tool  # getent passwd (migration access)
+
+    table.update(getent_tool)
     for name in ("sysctl", "sysrc", "pkg", "ifconfig", "sha256", "sha512", "test"):
         table[name] = simple(name)
     return table

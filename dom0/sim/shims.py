@@ -24,6 +24,7 @@ SHIM_TOOLS = (
     "ssh-keygen",
     "chmod",
     "sh",
+    "getent",
 )
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,6 +16,7 @@ from typing import Any
 from accounts import quotas
 from dom0.migration_checks import FAIL, PASS, WARN, Check, blocking, check_receiver
 from domains import cfg, records
+from domains.migration.access_checks import access_checks
 from domains.models import Domain
 from hosts.choices import HostStatus
 from hosts.models import Host
@@ -84,6 +85,7 @@ def plan(domain: Domain, target: Host) -> Plan:
     checks = _panel_checks(domain, source, target, mode)
     if target.pk != source.pk:
         checks += _receiver_checks(domain, source, target, mode, running)
+        checks += access_checks(domain, source, target, mode)
         checks += [_iso(domain, target)]
         if mode == STORAGE:
             checks += [_datasets(domain, target), _quota(domain)]

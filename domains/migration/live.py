@@ -5,6 +5,12 @@ runs the job checks on the receiver that each disk target exists, that no domain
 runs there and that the domU's VNC display is free there. VNC: the simpler choice — a display
 held by another domU on the target refuses the move (the user changes it first) instead of
 sending another config with `-C`.
+
+Cancelling: obeyed while xl copies the memory (xl is stopped, `_cancelled` puts things right);
+once xl hands the domU over ("Giving target permission to start") a cancel is ignored, as
+stopping xl then would leave the domain's state undefined. Everything after xl ends — the
+clean-up of a cancel, reading both hosts back, moving the record — runs uncancellable
+(`transfer.uncancellable`), so the record always follows what the hosts run.
 """
 
 from __future__ import annotations
@@ -14,17 +20,17 @@ from queue import Empty, Queue
 
 from dom0 import commands, parsers
 from dom0.errors import Dom0Error
+from dom0.migration_access import MIGRATE_KEY, MIGRATE_KNOWN_HOSTS
 from dom0.migration_errors import MigrationStateUnknown
 from dom0.parsers import classify_error
 from dom0.transports.base import StreamingCommand
 from domains import cfg, records
-from domains.migration import switch
+from domains.migration import switch, transfer
 from domains.models import Domain
+from hosts.migration_access import peer_name
 from hosts.models import Host
 from jobs.context import JobCancelled, JobContext, StepFailed
 
-MIGRATE_KEY = "/usr/local/etc/xenpanel/migrate_key"
-MIGRATE_KNOWN_HOSTS = "/usr/local/etc/xenpanel/migrate_known_hosts"
 #: xl migrate copies the guest's memory: allow a big guest over a slow link.
 MIGRATE_TIMEOUT = 6 * 3600
 #: Seconds between two looks for a cancel request while xl migrate is quiet.
@@ -67,30 +73,37 @@ def migrate(ctx: JobContext, domain: Domain, source: Host, target: Host) -> str:
             f"{domain.name} is not running on {source.name}: a live migration moves a running "
             "domU. Start it, or use a storage migration. Nothing moved."
         )
+    transfer.require_access(domain, source, target, "live")
     check_receiver(ctx, domain, source, target)
     ssh = commands.migrate_ssh_command(
         target.ssh_user, MIGRATE_KEY, MIGRATE_KNOWN_HOSTS, target.ssh_port
     )
-    argv = commands.xl_migrate(domain.name, switch.peer_name(target), ssh_command=ssh)
+    argv = commands.xl_migrate(domain.name, peer_name(target), ssh_command=ssh)
     ctx.progress(5, f"xl migrate to {target.name}")
-    stderr, rc = _run_migrate(ctx, domain, source, target, argv)
-    if rc != 0:
-        error = classify_error(argv, rc, "", stderr)
-        return _after_failure(ctx, domain, source, target, error)
-    return _after_success(ctx, domain, source, target)
+    stderr, rc, cancelled = _run_migrate(ctx, source, argv)
+    # xl has ended: what follows must run to its end, or the record could stay on the source
+    # while the target runs the domU (or a half-received copy stay behind).
+    with transfer.uncancellable(ctx):
+        if cancelled:
+            _cancelled(ctx, domain, source, target, stderr)
+        if rc != 0:
+            error = classify_error(argv, rc, "", stderr)
+            return _after_failure(ctx, domain, source, target, error)
+        return _after_success(ctx, domain, source, target)
 
 
-def _run_migrate(
-    ctx: JobContext, domain: Domain, source: Host, target: Host, argv: list[str]
-) -> tuple[str, int]:
-    """Run xl migrate on the source, its progress from the lines both sides print.
+def _run_migrate(ctx: JobContext, source: Host, argv: list[str]) -> tuple[str, int, bool]:
+    """Run xl migrate on the source, its progress from the lines both sides print; return its
+    stderr, exit status and whether a cancel stopped it.
 
     xl is quiet while it copies the memory (minutes for a big guest), so its stderr is read in a
-    thread and the job looks for a cancel request between lines; a cancel stops xl (`_cancelled`).
+    thread and the job looks for a cancel request between lines, until xl hands the domU over:
+    from then on xl runs to its end (stopping it there would leave the state undefined).
     """
     ctx.check_cancelled(force=True)
     lines: list[str] = []
     cancelled = False
+    obey = [True]  # cancels are obeyed until xl's go
     with ctx.step(f"Migrate (xl migrate) from {source.name}", argv) as record:
         command = ctx.transport_for(source).stream(argv, timeout=MIGRATE_TIMEOUT)
         command.stdin.close()
@@ -100,9 +113,12 @@ def _run_migrate(
         )
         reader.start()
         try:
-            while (line := _next_line(ctx, queue)) is not None:
+            while (line := _next_line(ctx, queue, obey=obey[0])) is not None:
                 lines.append(line.rstrip("\n"))
                 progress = parsers.parse_xl_migrate_progress("\n".join(lines))
+                if obey[0] and progress.where != "source":
+                    obey[0] = False
+                    transfer.past_no_return(ctx, "xl migrate handed the domU to the receiver")
                 events = progress.events
                 # xl prints a dozen lines, each a new phase: show every one at once.
                 message = events[-1] if events else "Migrating"
@@ -112,12 +128,13 @@ def _run_migrate(
             cancelled = True
             result = command.cancel()
             reader.join(5)
+            # What xl printed before it stopped, not yet read: it says how far it got.
+            while not queue.empty() and (rest := queue.get_nowait()) is not None:
+                lines.append(rest.rstrip("\n"))
             lines.append("(cancelled: xl migrate was stopped)")
         stderr = "\n".join(lines) or result.stderr
         record.rc, record.output = result.rc, ctx.redact(stderr[-8000:])
-    if cancelled:
-        _cancelled(ctx, domain, source, target, stderr)
-    return stderr, result.rc
+    return stderr, result.rc, cancelled
 
 
 def _read_lines(command: StreamingCommand, queue: Queue[str | None]) -> None:
@@ -128,10 +145,12 @@ def _read_lines(command: StreamingCommand, queue: Queue[str | None]) -> None:
         queue.put(None)
 
 
-def _next_line(ctx: JobContext, queue: Queue[str | None]) -> str | None:
-    """The next stderr line (None at its end); raises JobCancelled if the user asked to stop."""
+def _next_line(ctx: JobContext, queue: Queue[str | None], *, obey: bool = True) -> str | None:
+    """The next stderr line (None at its end); raises JobCancelled if the user asked to stop
+    (only while `obey`)."""
     while True:
-        ctx.check_cancelled()
+        if obey:
+            ctx.check_cancelled()
         try:
             return queue.get(timeout=CANCEL_POLL)
         except Empty:
@@ -142,17 +161,26 @@ def _cancelled(ctx: JobContext, domain: Domain, source: Host, target: Host, stde
     """xl was stopped on a cancel: leave the domU running on the source only, then end the job.
 
     Before xl's go (the usual case: a cancel lands in the memory copy) the source still runs it
-    and the receiver drops what it got. Should xl have been stopped later, the source copy may be
-    paused or renamed, and the receiver may hold `<name>--incoming`: put that right here.
+    and the receiver drops what it got; the receiver may still hold `<name>--incoming` (paused)
+    and the source copy be paused: put that right here. Should xl have renamed the source copy
+    `<name>--migratedaway` (it got the receiver's "ready" before it was stopped), which copy lives
+    is the admin's call, as after a failed handshake (`_after_failure`). The caller runs this
+    uncancellable: its clean-up must not stop at its first command.
     """
     progress = parsers.parse_xl_migrate_progress(stderr)
-    if progress.where != "source":
+    rows = {str(r["name"]): r for r in switch.listing(ctx, source, "Check the source")}
+    away = f"{domain.name}--migratedaway"
+    if progress.where != "source" or away in rows:
         # Past xl's point of no return: as after a failed handshake, look at both ends.
-        ctx.note("Cancelled late", "xl migrate was stopped after it handed the domU over")
-        _after_failure(ctx, domain, source, target, _late_cancel(progress.where))
+        ctx.note(
+            "Cancelled late",
+            f"xl migrate was stopped after {target.name} had received {domain.name}"
+            + (f" ({away} on {source.name})" if away in rows else ""),
+        )
+        where = "unknown" if progress.where == "source" else progress.where
+        _after_failure(ctx, domain, source, target, _late_cancel(where))
     done: list[str] = []
     incoming = f"{domain.name}--incoming"
-    rows = {str(r["name"]): r for r in switch.listing(ctx, source, "Check the source")}
     if incoming in switch.names_on(ctx, target, "Check the target"):
         switch.run_on(ctx, target, commands.xl_destroy(incoming), f"Destroy {incoming}")
         done.append(f"destroyed the half-received {incoming} on {target.name}")
@@ -174,7 +202,7 @@ def _cancelled(ctx: JobContext, domain: Domain, source: Host, target: Host, stde
 
 def _late_cancel(where: str) -> Dom0Error:
     return MigrationStateUnknown(
-        "The migration was cancelled after xl handed the domain over", where=where
+        "The migration was cancelled while xl handed the domain over", where=where
     )
 
 
@@ -182,6 +210,10 @@ def _after_success(ctx: JobContext, domain: Domain, source: Host, target: Host) 
     # The domU runs on the target now: the record follows before anything else can fail.
     text = records.current_text(domain)
     switch.switch_shared(domain, target)
+    ctx.result(where=target.name)
+    transfer.note_ignored_cancel(
+        ctx, f"{domain.name} runs on {target.name}: the panel shows it there."
+    )
     ctx.progress(92, "Moving the config file")
     left = []
     try:
@@ -246,8 +278,11 @@ def _moved_anyway(
     """xl failed after its go, yet the target runs the domU: the record and config follow it."""
     text = records.current_text(domain)
     switch.switch_shared(domain, target)
-    switch.read_back(ctx, target)
     ctx.result(where=target.name)
+    transfer.note_ignored_cancel(
+        ctx, f"{domain.name} runs on {target.name}: the panel shows it there."
+    )
+    switch.read_back(ctx, target)
     left = []
     try:
         switch.write_config(ctx, target, domain.name, text)

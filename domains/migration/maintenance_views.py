@@ -24,6 +24,11 @@ from hosts.models import Host
 AUTO, CHOSEN = "auto", "chosen"
 
 
+class _HostChoices(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return _host_label(obj)
+
+
 class EvacuateForm(forms.Form):
     placement = forms.ChoiceField(
         choices=[
@@ -34,7 +39,7 @@ class EvacuateForm(forms.Form):
         initial=AUTO,
         widget=forms.RadioSelect,
     )  # fmt: skip
-    targets = forms.ModelMultipleChoiceField(
+    targets = _HostChoices(
         queryset=Host.objects.none(),
         to_field_name="code",
         required=False,
@@ -45,8 +50,9 @@ class EvacuateForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.host = host
         others = Host.objects.exclude(pk=host.pk).filter(maintenance=False).order_by("name")
-        self.fields["targets"].queryset = others
-        self.fields["targets"].label_from_instance = _host_label
+        targets = self.fields["targets"]
+        assert isinstance(targets, _HostChoices)
+        targets.queryset = others
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -6,8 +6,12 @@ runs → downtime (shutdown: a clean stop, then a cold start on the target; paus
 freezes for the incremental, is destroyed on the source and cold-started on the target — not a
 live move) → `@migrate-<job>-final` and an incremental send of
 what changed → the config on the target → `xl create` there. Until that create succeeds nothing is
-final: any failure restarts (or unpauses) the domU on the source and removes what was received.
-The source volumes stay, marked superseded, until the user confirms the clean-up.
+final: any failure (or a cancel) restarts (or unpauses) the domU on the source and removes what
+was received. A cancel is obeyed up to the moment before `xl create`; from its start the job
+cannot be stopped (`transfer.uncancellable`): the create runs to a known end, and after it the
+record moves first and the tidying follows, so the panel never shows the source while the domU
+runs on the target. The source volumes stay, marked superseded, until the user confirms the
+clean-up.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from django.db import transaction
 
 from dom0 import commands, parsers
 from dom0.errors import DatasetMissing, Dom0Error, ParseError
@@ -99,7 +105,7 @@ def migrate(ctx: JobContext, domain: Domain, source: Host, target: Host, downtim
     copies = {v.dataset: target_dataset(v.dataset, source, target) for v in volumes}
     move = _Move(copies=copies, snap=f"migrate-{ctx.job.pk}")
     ctx.progress(3, f"Checking {target.name}")
-    transfer.require_access(source, target)
+    transfer.require_access(domain, source, target, "storage")
     _preflight(ctx, domain, source, target, move)
     running = domain.name in switch.names_on(ctx, source, "Check whether it runs")
     ctx.note(
@@ -117,14 +123,19 @@ def migrate(ctx: JobContext, domain: Domain, source: Host, target: Host, downtim
         ctx.progress(88, f"Starting on {target.name}")
         switch.write_config(ctx, target, domain.name, new_text)
         move.config_written = True
+        ctx.check_cancelled(force=True)  # the last moment a cancel is obeyed
         if running:
             path = cfg.config_path(target.config_dir, domain.name)
             argv = commands.xl_create(path, policy=target.path_policy())
-            switch.run_on(ctx, target, argv, f"Create {domain.name} (xl create)")
+            with transfer.uncancellable(ctx):  # xl create ends known: started, or undone
+                switch.run_on(ctx, target, argv, f"Create {domain.name} (xl create)")
     except (Dom0Error, StepFailed, JobCancelled) as exc:
-        with transfer.undoing(ctx):
+        with transfer.uncancellable(ctx):
             _undo(ctx, domain, source, target, move, exc)
-    return _commit(ctx, domain, source, target, move, new_text, volumes)
+    with transfer.uncancellable(ctx):
+        where = "runs" if running else "has its disks and config"
+        transfer.past_no_return(ctx, f"{domain.name} {where} on {target.name}")
+        return _commit(ctx, domain, source, target, move, new_text, volumes)
 
 
 def _copy(ctx: JobContext, source: Host, target: Host, move: _Move, *, incremental: bool) -> None:
@@ -283,8 +294,31 @@ def _commit(
     text: str,
     volumes: list[Volume],
 ) -> str:
-    """The target has the domU: finish on the source and move the record; never undo now."""
+    """The target has the domU: move the record first, then tidy the source; never undo now.
+
+    Runs uncancellable: a cancel here would leave the record on the source while the domU runs
+    on the target. A failure to tidy is a note, not a failure of the move.
+    """
+    with transaction.atomic():
+        mapping = {}
+        for volume in volumes:
+            mapping[volume.pk] = Volume.objects.create(
+                host=target, dataset=move.copies[volume.dataset], size_bytes=volume.size_bytes,
+                sparse=volume.sparse, state=Volume.State.READY, owner=volume.owner,
+                team=volume.team,
+            )  # fmt: skip
+        switch.switch_copied(domain, target, mapping, text)
+    ctx.result(where=target.name, superseded=sorted(mapping))
     notes: list[str] = []
+    # Its snapshots stay on the source copies (zfs send sent only the migration's own): the
+    # panel's records of them would roll back disks the domU no longer runs from.
+    left = list(domain.snapshots.values_list("name", flat=True))
+    if left:
+        domain.snapshots.all().delete()
+        notes.append(
+            f"its snapshots ({', '.join(left)}) stay with the source copies on {source.name} "
+            "and are no longer listed; they go when you clean up"
+        )
     warning = ""  # said in the job's summary too: a second (paused) copy must not go unnoticed
     if move.stopped == "pause":
         try:
@@ -307,24 +341,12 @@ def _commit(
                 )
             except Dom0Error:
                 notes.append(f"{dst}@{snap} on {target.name}")
-    mapping = {}
-    for volume in volumes:
-        mapping[volume.pk] = Volume.objects.create(
-            host=target, dataset=move.copies[volume.dataset], size_bytes=volume.size_bytes,
-            sparse=volume.sparse, state=Volume.State.READY, owner=volume.owner, team=volume.team,
-        )  # fmt: skip
-    switch.switch_copied(domain, target, mapping, text)
-    # Its snapshots stay on the source copies (zfs send sent only the migration's own): the
-    # panel's records of them would roll back disks the domU no longer runs from.
-    left = list(domain.snapshots.values_list("name", flat=True))
-    if left:
-        domain.snapshots.all().delete()
-        notes.append(
-            f"its snapshots ({', '.join(left)}) stay with the source copies on {source.name} "
-            "and are no longer listed; they go when you clean up"
-        )
     switch.read_back(ctx, source, target)
-    ctx.result(where=target.name, superseded=sorted(mapping))
+    transfer.note_ignored_cancel(
+        ctx,
+        f"{domain.name} was already on {target.name} when the cancel came: the panel shows "
+        "it there, and the source was tidied up as after any migration.",
+    )
     kept = ", ".join(v.dataset for v in volumes)
     summary = (
         f"{domain.name} moved to {target.name} with its disks; the source copies ({kept}) stay "

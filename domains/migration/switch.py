@@ -20,7 +20,6 @@ from dom0.transport import Result
 from domains import cfg, records
 from domains.jobs.common import store_listing
 from domains.models import Domain
-from hosts.choices import Transport
 from hosts.listing import listing_row
 from hosts.models import Host
 from jobs.context import JobContext, StepFailed
@@ -92,16 +91,6 @@ def remove_config(ctx: JobContext, host: Host, name: str) -> None:
             record.output = "removed"
         except RemoteFileMissing:
             record.output = "not there"
-
-
-def peer_name(host: Host) -> str:
-    """The name `xl migrate` (and its ssh) reaches the receiver by.
-
-    A simulated host is found by its name (the simulator's ssh looks for the sibling state
-    directory or hostname), a real one by its address.
-    """
-    simulated = host.transport == Transport.SIM or bool(host.sim_dir)
-    return host.name if simulated else host.address
 
 
 def clash(domain: Domain, target: Host) -> str:

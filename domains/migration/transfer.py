@@ -10,6 +10,9 @@ Two paths, chosen on the SOURCE host's settings (`Host.migration_transfer`):
 
 Either way a cancel stops both ends (JobCancelled is raised; the caller undoes), and a broken
 stream raises a Dom0Error the caller may resume from with the receiver's token.
+
+`uncancellable(ctx)` is for what must run to its end whatever the user asks: an undo, and the
+commit after the target started the domU (both migration kinds use it).
 """
 
 from __future__ import annotations
@@ -24,10 +27,13 @@ from django.db import connection
 from dom0 import migration_access, migration_commands, migration_parsers
 from dom0.errors import Dom0Error
 from dom0.transports.relay import CANCELLED, RelayFailed, relay, stderr_tail
-from domains.migration import switch
+from domains.migration import access_checks
+from domains.models import Domain
 from hosts.choices import MigrationTransfer
+from hosts.migration_access import peer_name
 from hosts.models import Host
 from jobs.context import JobCancelled, JobContext, StepFailed
+from jobs.models import Job
 
 STREAM_TIMEOUT = 24 * 3600
 Report = Callable[[int], None]
@@ -53,14 +59,15 @@ def describe(source: Host, target: Host) -> str:
     return f"relayed through the worker (zfs send on {source.name}, zfs recv on {target.name})"
 
 
-def require_access(source: Host, target: Host) -> None:
-    """Refuse the direct path before anything moves when its key was never set up."""
-    if is_direct(source) and not source.migration_public_key:
-        raise StepFailed(
-            f"{source.name} sends disks directly to other Dom0s, but its migration access was "
-            f"never set up: on {source.name}'s page, use “Set up migration access” (for "
-            f"{target.name}), or switch its transfer path to “relay”. Nothing moved."
-        )
+def require_access(domain: Domain, source: Host, target: Host, mode: str) -> None:
+    """Refuse before anything moves when the target would not let the source's ssh in (the
+    direct path, live migration), or would get a console exposed against its settings."""
+    for problem in (
+        access_checks.key_problem(source, target, mode),
+        access_checks.vnc_problem(domain, target),
+    ):
+        if problem:
+            raise StepFailed(f"{problem} Nothing moved; {domain.name} stays on {source.name}.")
 
 
 def cancel_check(ctx: JobContext) -> Callable[[], bool]:
@@ -80,14 +87,36 @@ def cancel_check(ctx: JobContext) -> Callable[[], bool]:
 
 
 @contextlib.contextmanager
-def undoing(ctx: JobContext) -> Iterator[None]:
-    """Let an undo run its commands to the end although the user asked to cancel (ctx.run
-    looks at the cancel flag before each command and would stop the undo half-way)."""
+def uncancellable(ctx: JobContext) -> Iterator[None]:
+    """Run the block to its end although the user asks to cancel: an undo, or the commit after
+    the point of no return (ctx.run looks at the cancel flag before each command and would stop
+    either half-way). Nests: an inner block leaves cancelling off for the outer one."""
+    if "check_cancelled" in vars(ctx):  # already off: an outer block turns it back on
+        yield
+        return
     ctx.check_cancelled = lambda *, force=False: None  # type: ignore[method-assign]
     try:
         yield
     finally:
         del ctx.check_cancelled
+
+
+def cancel_asked(ctx: JobContext) -> bool:
+    """Whether the user asked this job to stop (read from its row, whatever the context)."""
+    return Job.objects.filter(pk=ctx.job.pk, cancel_requested=True).exists()
+
+
+def past_no_return(ctx: JobContext, what: str) -> None:
+    """Record that the job passed its point of no return: a cancel from now on is not obeyed."""
+    ctx.result(point_of_no_return=True)
+    ctx.note("Point of no return", f"{what}: from here the job finishes (a cancel is ignored).")
+
+
+def note_ignored_cancel(ctx: JobContext, what: str) -> None:
+    """Say in the job log that a cancel came too late to be obeyed (if one came)."""
+    if cancel_asked(ctx):
+        ctx.result(cancel_ignored=True)
+        ctx.note("Cancel came after the switch: finishing", what)
 
 
 def send_volume(
@@ -142,7 +171,7 @@ def _direct(
         migration_access.MIGRATE_KEY,
         migration_access.MIGRATE_KNOWN_HOSTS,
         target.ssh_port,
-        switch.peer_name(target),
+        peer_name(target),
     )
     argv = migration_commands.direct_send(send, words, recv)
     label = f"{source.name} → {target.name} (direct SSH): {shlex.join(send[-1:])} into {recv[-1]}"

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from domains.access import get_domain_for_user
+from domains.flows import Refused
 from domains.forms import host_by_code
 from domains.migration import checks, placement
 from domains.migration.actions import queue_cleanup, queue_migration, superseded_volumes
@@ -85,25 +86,28 @@ def _queue(request: HttpRequest, domain: Domain) -> HttpResponse:
         return redirect(back)
     target: Host = form.cleaned_data["target"]
     back += f"?target={target.code}"
-    # Never trust the page: plan again from what the panel knows now.
-    plan = checks.plan(domain, target)
-    if plan.blocking:
-        failed = " ".join(c.message for c in plan.failed)
-        messages.error(request, f"{domain.name} was not moved to {target.name}: {failed}")
+    try:
+        job, plan = queue_move(domain, target, form.cleaned_data["downtime"], request.user)
+    except Refused as exc:
+        messages.error(request, str(exc))
         return redirect(back)
-    with transaction.atomic():
-        job = queue_migration(
-            domain,
-            target,
-            mode=plan.mode,
-            downtime=form.cleaned_data["downtime"],
-            user=request.user,
-        )
     how = "Live-migrating" if plan.mode == checks.LIVE else "Moving"
     messages.info(
         request, f"{how} {domain.name} from {domain.host.name} to {target.name} (job #{job.pk})."
     )
     return redirect(job.get_absolute_url())
+
+
+def queue_move(domain: Domain, target: Host, downtime: str, user: Any) -> tuple[Job, checks.Plan]:
+    """Queue the move if the checklist allows it (the dialog and the API); Refused says why not."""
+    # Never trust the page: plan again from what the panel knows now.
+    plan = checks.plan(domain, target)
+    if plan.blocking:
+        failed = " ".join(c.message for c in plan.failed)
+        raise Refused(f"{domain.name} was not moved to {target.name}: {failed}")
+    with transaction.atomic():
+        job = queue_migration(domain, target, mode=plan.mode, downtime=downtime, user=user)
+    return job, plan
 
 
 @require_POST

@@ -93,13 +93,99 @@ def test_public_key_line_accepts_one_ed25519_line_only():
             acc.public_key_line(bad)
 
 
-def test_authorized_keys_are_added_once():
-    first, added = acc.with_authorized_key("ssh-rsa AAAA other@x", KEY + " c")
-    assert added and first == f"ssh-rsa AAAA other@x\n{KEY} c\n"
-    again, added = acc.with_authorized_key(first, KEY + " another-comment")
+def test_authorized_keys_hold_one_restricted_line_per_key():
+    line = acc.authorized_key_line(KEY + " c", "10.0.0.1")
+    assert line == f'from="10.0.0.1",restrict {KEY} c'
+    # sshd matches a host name in from= only with UseDNS yes: a name gives `restrict` alone.
+    assert acc.authorized_key_line(KEY + " c", "xen-a.example.org") == f"restrict {KEY} c"
+    assert acc.authorized_key_line(KEY, "fd00::1") == f'from="fd00::1",restrict {KEY}'
+    first, added = acc.with_authorized_key("ssh-rsa AAAA other@x", line)
+    assert added and first == f"ssh-rsa AAAA other@x\n{line}\n"
+    again, added = acc.with_authorized_key(first, line)
     assert not added and again == first
-    assert acc.authorized_keys_path("root") == "/root/.ssh/authorized_keys"
-    assert acc.authorized_keys_path("xen") == "/home/xen/.ssh/authorized_keys"
+    # An older, unrestricted line of the same key (by its blob) is replaced, not kept beside.
+    upgraded, added = acc.with_authorized_key(f"{KEY} c\nssh-rsa AAAA other@x\n", line)
+    assert added and upgraded == f"ssh-rsa AAAA other@x\n{line}\n"
+    with pytest.raises(ValidationError):
+        acc.authorized_key_line(f'command="id" {KEY}', "10.0.0.1")
+
+
+def test_home_is_read_with_getent_and_parsed():
+    assert acc.getent_passwd("xen") == ["getent", "passwd", "xen"]
+    with pytest.raises(ValidationError):
+        acc.getent_passwd("-x")
+    assert acc.parse_home("root:*:0:0:Charlie &:/root:/bin/sh\n", "root") == "/root"
+    assert acc.parse_home("xen:*:1001:1001:x:/usr/home/xen:/bin/sh\n", "xen") == "/usr/home/xen"
+    assert acc.authorized_keys_path("/usr/home/xen") == "/usr/home/xen/.ssh/authorized_keys"
+    assert acc.authorized_keys_path("/root") == "/root/.ssh/authorized_keys"
+    for bad in ("", "other:*:1:1::/home/other:/bin/sh", "xen:*:1:1::/home/x y:/bin/sh",
+                "xen:*:1:1::/home/../etc:/bin/sh", "xen:*:1:1::home:/bin/sh"):  # fmt: skip
+        with pytest.raises(ValidationError):
+            acc.parse_home(bad, "xen")
+
+
+def test_the_simulator_answers_getent_passwd(tmp_path):
+    from dom0.sim import seed_host
+
+    host = seed_host(tmp_path / "xen-a", hostname="xen-a")
+    assert host.run(["getent", "passwd", "root"]).stdout.split(":")[5] == "/root"
+    result = host.run(acc.getent_passwd("xen"))
+    assert result.rc == 0 and acc.parse_home(result.stdout, "xen") == "/home/xen"
+    assert host.run(["getent", "hosts", "x"]).rc == 1
+
+
+def test_only_the_pinned_key_counts():
+    assert "-o GlobalKnownHostsFile=/dev/null" in " ".join(words())
+    assert "-o GlobalKnownHostsFile=/dev/null -p 22 -l root" in m.migrate_ssh_command(
+        "root", acc.MIGRATE_KEY, acc.MIGRATE_KNOWN_HOSTS, 22
+    )
+
+
+@pytest.mark.parametrize(
+    "send",
+    [
+        ["zfs", "send", "-n", "-v", "-P", "zroot/xen/db1-disk0@m"],  # a dry run sends nothing
+        ["zfs", "send", "-R", "zroot/xen/db1-disk0@m"],  # a flag the builder never writes
+        ["zfs", "send", "-c", "-c", "zroot/xen/db1-disk0@m"],
+        ["zfs", "send", "-P", "-c", "zroot/xen/db1-disk0@m"],  # another order
+        ["zfs", "send", "-c", "zroot/xen/db1-disk0@m", "zroot/xen/other@m"],
+        ["zfs", "send", "-c", "-i", "@a", "-i", "@b", "zroot/xen/db1-disk0@m"],
+        ["zfs", "send", "-t", "1-ab-12-00ff", "-v"],
+        ["zfs", "send", "-c", "-t", "1-ab-12-00ff"],
+        ["zfs", "send", "-c", "zroot/xen/db1-disk0"],  # not a snapshot
+    ],
+)
+def test_direct_send_takes_only_the_send_shapes_the_builders_make(send):
+    with pytest.raises(ValidationError):
+        m.direct_send(send, words(), RECV)
+
+
+@pytest.mark.parametrize(
+    "recv",
+    [
+        ["zfs", "recv", "-s", "-F", "zroot/xen/db1-disk0"],
+        ["zfs", "recv", "-u", "zroot/xen/db1-disk0"],
+        ["zfs", "recv", "-o", "mountpoint=/x", "zroot/xen/db1-disk0"],
+        ["zfs", "recv", "zroot"],
+        ["zfs", "recv", "-A", "zroot/xen/db1-disk0"],
+    ],
+)
+def test_direct_send_takes_only_the_recv_shapes_the_builder_makes(recv):
+    with pytest.raises(ValidationError):
+        m.direct_send(SEND, words(), recv)
+
+
+def test_direct_send_takes_every_shape_the_migration_builds():
+    for send in (
+        SEND,
+        m.zfs_send(
+            "zroot/xen/db1-disk0@m-final", incremental_from="@m", verbose=True, parsable=True
+        ),  # fmt: skip
+        m.zfs_send("zroot/xen/db1-disk0@m", compressed=False),
+        m.zfs_send_resume("1-ab-12-00ff"),
+    ):
+        for recv in (RECV, m.zfs_recv("zroot/xen/db1-disk0", force=True)):
+            assert m.direct_send(send, words(), recv)[2].startswith(" ".join(send) + " | ssh ")
 
 
 def test_known_hosts_lines_pin_by_name_and_port():

@@ -29,7 +29,7 @@ KEY = "/usr/local/etc/xenpanel/migrate_ed25519"
 KNOWN = "/usr/local/etc/xenpanel/migrate_known_hosts"
 SSH = (
     f"ssh -i {KEY} -o BatchMode=yes -o StrictHostKeyChecking=yes "
-    f"-o UserKnownHostsFile={KNOWN} -p 22 -l root"
+    f"-o UserKnownHostsFile={KNOWN} -o GlobalKnownHostsFile=/dev/null -p 22 -l root"
 )
 
 

@@ -17,7 +17,7 @@ from hosts.models import Host
 from jobs.enqueue import request_cancel
 from jobs.models import Job
 from tests.domains.snapshot_support import disk
-from tests.domains.support import create_via_form, job_log_text
+from tests.domains.support import create_via_form, job_log_text, refreshed_host
 from tests.domains.test_migrate_live import assert_on_exactly, migrate, pair, running, sim
 from tests.domains.test_migrate_storage import sha, write
 from tests.support.jobs import wait_for_job
@@ -50,8 +50,10 @@ def test_access_set_up_writes_key_authorized_keys_and_known_hosts_and_is_idempot
     assert public.startswith("ssh-ed25519 AAAA") and public.endswith(" xenpanel-migrate@xen-a")
     assert sim(a).path(files.MIGRATE_KEY + ".pub").read_text().strip() == public
     assert sim(a).path(files.MIGRATE_KEY).stat().st_mode & 0o777 == 0o600
-    auth = sim(b).path("/root/.ssh/authorized_keys")
-    assert auth.read_text().splitlines().count(public) == 1
+    auth = sim(b).path("/root/.ssh/authorized_keys")  # root's home, as getent passwd says
+    line = files.authorized_key_line(public, a.address)
+    assert line.endswith(f"restrict {public}")  # commands only (and only from a's address)
+    assert auth.read_text().splitlines().count(line) == 1
     assert auth.stat().st_mode & 0o777 == 0o600
     assert sim(b).path("/root/.ssh").stat().st_mode & 0o777 == 0o700
     known = sim(a).path(files.MIGRATE_KNOWN_HOSTS).read_text()
@@ -68,7 +70,7 @@ def test_access_set_up_writes_key_authorized_keys_and_known_hosts_and_is_idempot
     assert again.status == "succeeded", again.error + job_log_text(again)
     a.refresh_from_db()
     assert a.migration_public_key == public
-    assert auth.read_text().splitlines().count(public) == 1
+    assert auth.read_text().splitlines().count(line) == 1
     assert sim(a).path(files.MIGRATE_KNOWN_HOSTS).read_text() == known + f"xen-b {PINNED}\n"
     log = job_log_text(again)
     assert "kept as it is" in log and "already there: /root/.ssh/authorized_keys" in log
@@ -117,6 +119,22 @@ def test_direct_path_without_access_is_refused_and_nothing_moves(worker, admin_c
     assert not [
         s for s in sim(a).run(["zfs", "list", "-t", "snapshot"]).stdout.split() if "@migrate" in s
     ]
+
+
+def test_direct_path_to_a_host_that_does_not_trust_the_key_is_refused(
+    worker, admin_client, tmp_path
+):
+    a, b = pair(tmp_path)
+    c = refreshed_host("xen-c", tmp_path)
+    domain, job = create_via_form(admin_client, a, "dx3", disk_gib=1)
+    assert job.status == "succeeded", job.error
+    assert set_up(a, c).status == "succeeded"  # a's key exists, but only xen-c accepts it
+    direct(a)
+    job = migrate(domain, b, domain.owner, mode="storage", downtime="pause")
+    assert job.status == "failed"
+    assert "xen-b does not accept xen-a's migration key" in job.error, job.error
+    assert "Nothing moved" in job.error
+    assert_on_exactly(domain, a, b)
 
 
 def _cancel_while_sending(domain, b):  # type: ignore[no-untyped-def]
