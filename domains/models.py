@@ -15,7 +15,8 @@ class DomainState(models.TextChoices):
     """A domU's observed state, from the `xl list` state letters (facts §1.2)."""
 
     RUNNING = "running", "running"
-    BLOCKED = "blocked", "idle"
+    # xl's -b---- (blocked): a running domU waiting for work; the pages say "running" (issue 17).
+    BLOCKED = "blocked", "running"
     PAUSED = "paused", "paused"
     SHUTDOWN = "shutdown", "shut down"
     CRASHED = "crashed", "crashed"
