@@ -30,6 +30,17 @@ RefreshStep = Callable[[JobContext, Host], None]
 _REFRESH_STEPS: list[RefreshStep] = []
 
 
+#: Steps other apps add to EVERY refresh, the scheduled poll included (monitoring samples
+#: `xentop` and `zpool list` there: one round per host per poll, not one job per host).
+_POLL_STEPS: list[RefreshStep] = []
+
+
+def register_poll_step(step: RefreshStep) -> None:
+    """Run `step(ctx, host)` at the end of every refresh and poll of a reachable host."""
+    if step not in _POLL_STEPS:
+        _POLL_STEPS.append(step)
+
+
 def register_refresh_step(step: RefreshStep) -> None:
     """Run `step(ctx, host)` at the end of every full refresh (the Refresh button), not polls."""
     if step not in _REFRESH_STEPS:
@@ -83,6 +94,8 @@ def _refresh(ctx: JobContext, *, full: bool) -> str:
             _gather_readiness(ctx, host, gathered)
             for step in _REFRESH_STEPS:
                 step(ctx, host)
+        for step in _POLL_STEPS:
+            step(ctx, host)
     except HostUnreachable as exc:
         _save(host, status=HostStatus.UNREACHABLE, reason=str(exc))
         raise

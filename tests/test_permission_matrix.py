@@ -308,8 +308,20 @@ TABLE: dict[str, Case] = {
     # --- session 5: console and vnc ---
     # --- session 5: pages and errors ---
     "favicon": Case(GET, {**signed_in(301), ANON: 301}),
+    # --- issue 16: lists ---
+    # --- issue 16: charts and metrics ---
+    # --- issue 16: alerts ---
     # --- issue 15: api pages ---
     "api_docs": Case(GET, signed_in(200)),
+    "tokens:list": Case(GET, signed_in(200)),
+    # alice's token: she and admins revoke it; nobody else knows it exists
+    "tokens:revoke": Case(
+        POST,
+        {**signed_in(404), OWNER: 302, ADMIN: 302, ANON: 302},
+        lambda w: {
+            "pk": w.users[OWNER].api_tokens.get_or_create(name="ci", prefix="0badcafe")[0].pk
+        },
+    ),
 }
 
 #: GET URLs htmx requests with `HX-Request: true`: those whose view has a `request.htmx` branch

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "hosts",
     "storage",
     "domains",
+    "monitoring",
     "axes",
 ]
 
@@ -330,4 +331,22 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a field called status/state: name each choice set after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "jobs.choices.JobStatus",
+        "StepStatusEnum": "jobs.choices.StepStatus",
+        "HostStatusEnum": "hosts.choices.HostStatus",
+        "DomainStateEnum": "domains.models.DomainState",
+        "GuestTypeEnum": "domains.models.GuestType",
+        "VolumeStateEnum": "storage.models.Volume.State",
+        "IsoStateEnum": "storage.models.IsoImage.State",
+        "UploadStateEnum": "storage.models.UploadSession.State",
+        # on_poweroff / on_reboot / on_crash share one set of xl event actions.
+        "EventActionEnum": "domains.editing.forms.EVENT_CHOICES",
+    },
+    # The errors every operation can answer (401, 403 on writes, 404, 400), documented once.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "accounts.api_base.document_errors",
+    ],
 }

@@ -36,12 +36,15 @@ urlpatterns = [
     ),
     path("audit/", include("accounts.urls")),
     path("users/", include("accounts.users_urls")),
+    path("tokens/", include("accounts.tokens_urls")),
     path("hosts/", include("hosts.urls")),
     path("domains/", include("domains.urls")),
     path("console/", include("domains.console.urls")),
     path("isos/", include("storage.urls_isos")),
     path("storage/", include("storage.urls")),
     path("jobs/", include("jobs.urls")),
+    path("monitoring/", include("monitoring.urls")),
+    # --- issue 16: /metrics (Prometheus) ---
     path("admin/", admin.site.urls),
     path("api/v1/", include("xenpanel.api_urls")),
     *api_urls.docs_patterns,
@@ -50,3 +53,5 @@ urlpatterns = [
 ]
 # The 400/403/404 pages are templates/400.html etc. rendered by Django's handlers (with the
 # navigation); 500.html is static: Django renders it without a request or the database.
+# Under /api/ a 404 is the API's JSON error instead (a client parses every answer as JSON).
+handler404 = "accounts.api_base.page_not_found"
