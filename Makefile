@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 
-.PHONY: demo test test-pg test-fast lint imports format venv bench vendor requirements
+.PHONY: demo test test-pg test-fast lint imports typecheck format venv bench vendor requirements
 
 # requirements*.txt are compiled with hashes from requirements*.in (`make requirements`).
 $(VENV)/.stamp-run: requirements.txt
@@ -13,9 +13,17 @@ $(VENV)/.stamp-run: requirements.txt
 	$(PIP) install -q --disable-pip-version-check --require-hashes -r requirements.txt
 	touch $@
 
-$(VENV)/.stamp-dev: requirements.txt requirements-dev.txt $(VENV)/.stamp-run
+$(VENV)/.stamp-dev: requirements.txt requirements-dev.txt $(VENV)/.stamp-run | $(VENV)/bin/xenpanel-cli
 	$(PIP) install -q --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	touch $@
+
+# The CLI (xenpanel_cli/, standard library only) as .venv/bin/xenpanel-cli: a launcher that runs
+# this checkout's copy, so it needs no build step, no setuptools and no network. It calls the
+# same function as `[project.scripts]` in pyproject.toml (which `pip install .` uses elsewhere).
+$(VENV)/bin/xenpanel-cli: $(VENV)/.stamp-run
+	printf '#!%s\nimport sys\nsys.path.insert(0, "%s")\nfrom xenpanel_cli.main import main\nsys.exit(main())\n' \
+		"$(abspath $(PY))" "$(CURDIR)" > $@
+	chmod +x $@
 
 venv: $(VENV)/.stamp-dev
 
@@ -23,11 +31,11 @@ venv: $(VENV)/.stamp-dev
 demo: $(VENV)/.stamp-run
 	bash scripts/demo.sh
 
-## Everything CI checks: lint, format, the layer contracts, then every test (fast logic tests plus
-## real Redis, Celery worker, simulator, sshd and browser tests) on SQLite, the fault tests (Redis
-## stopped, workers killed) in a session of their own, then the database-sensitive tests (marked
-## `pg`) again on a throwaway PostgreSQL server.
-test: $(VENV)/.stamp-dev lint imports
+## Everything CI checks: lint, format, the layer contracts, the types (mypy), then every test (fast
+## logic tests plus real Redis, Celery worker, simulator, sshd and browser tests) on SQLite, the
+## fault tests (Redis stopped, workers killed) in a session of their own, then the
+## database-sensitive tests (marked `pg`) again on a throwaway PostgreSQL server.
+test: $(VENV)/.stamp-dev lint imports typecheck
 	bash scripts/system-packages.sh test
 	$(PY) -m pytest -q
 	$(PY) -m pytest -q -m faults
@@ -49,6 +57,11 @@ lint: $(VENV)/.stamp-dev
 ## The import contracts in pyproject.toml: no room imports one above it (docs/architecture.md).
 imports: $(VENV)/.stamp-dev
 	$(VENV)/bin/lint-imports --no-cache
+
+## mypy with the settings in pyproject.toml: strict for dom0/ and the simulator, django-stubs for
+## the apps.
+typecheck: $(VENV)/.stamp-dev
+	$(VENV)/bin/mypy
 
 format: $(VENV)/.stamp-dev
 	$(VENV)/bin/ruff format .

@@ -40,10 +40,8 @@ with status 1 when they are not met.
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import platform
-import random
 import shlex
 import shutil
 import statistics
@@ -52,336 +50,28 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter, defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 QUEUE = "bench-load"
-OK_STATUSES = {200, 286}  # 286: htmx "stop polling", the progress partial of a finished job
 
-
-@dataclass(frozen=True)
-class Page:
-    """One kind of request: a full page or the partial it polls."""
-
-    name: str
-    path: Callable[[Targets], str]
-    htmx: bool = False
-
-
-@dataclass
-class Targets:
-    """The objects the pages point at; the job changes while the run goes on."""
-
-    domains: list[str]
-    job_codes: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def domain(self) -> str:
-        return random.choice(self.domains)
-
-    def job(self) -> str:
-        with self.lock:
-            return random.choice(self.job_codes)
-
-
-#: (page, partial it polls) for each view a session visits.
-VIEWS: list[tuple[Page, Page]] = [
-    (
-        Page("dashboard", lambda t: "/"),
-        Page("dashboard body (htmx)", lambda t: "/", htmx=True),
-    ),
-    (
-        Page("domU list", lambda t: "/domains/"),
-        Page("domU list table (htmx)", lambda t: "/domains/", htmx=True),
-    ),
-    (
-        Page("domU page", lambda t: f"/domains/{t.domain()}/"),
-        Page("domU live (htmx)", lambda t: f"/domains/{t.domain()}/live/", htmx=True),
-    ),
-    (
-        Page("job page", lambda t: f"/jobs/{t.job()}/"),
-        Page("job progress (htmx)", lambda t: f"/jobs/{t.job()}/progress/", htmx=True),
-    ),
-]
-PAGES = [page for view in VIEWS for page in view]
-
-
-@dataclass
-class Sample:
-    page: str
-    seconds: float
-    error: str | None  # None: a good answer
-
-
-class Session:
-    """One signed-in browser: its cookie and one keep-alive connection."""
-
-    def __init__(self, port: int, cookie: str, timeout: float) -> None:
-        self.port = port
-        self.headers = {"Cookie": cookie, "Accept": "text/html"}
-        self.timeout = timeout
-        self.conn: http.client.HTTPConnection | None = None
-        self.retries = 0
-
-    def _connect(self) -> http.client.HTTPConnection:
-        self.close()
-        self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
-        return self.conn
-
-    def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
-
-    def get(self, page: Page, targets: Targets) -> Sample:
-        path = page.path(targets)
-        headers = dict(self.headers)
-        if page.htmx:
-            headers.update({"HX-Request": "true", "HX-Current-URL": f"http://127.0.0.1{path}"})
-        started = time.perf_counter()
-        try:
-            for attempt in (1, 2):
-                reused = self.conn is not None
-                conn = self.conn or self._connect()
-                try:
-                    conn.request("GET", path, headers=headers)
-                    response = conn.getresponse()
-                    response.read()
-                except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                    # The server closed an idle keep-alive connection: a browser sends again.
-                    self.close()
-                    if reused and attempt == 1:
-                        self.retries += 1
-                        continue
-                    raise
-                if response.will_close:
-                    self.close()
-                seconds = time.perf_counter() - started
-                if response.status in OK_STATUSES:
-                    return Sample(page.name, seconds, None)
-                where = response.getheader("Location", "")
-                return Sample(page.name, seconds, f"HTTP {response.status} {where}".strip())
-        except (OSError, http.client.HTTPException) as exc:
-            self.close()
-            return Sample(page.name, time.perf_counter() - started, type(exc).__name__)
-        raise AssertionError("not reached")
-
-
-def process_tree_cpu(root: int) -> float:
-    """CPU seconds (user + system) used so far by process `root` and its live children."""
-    pids, ticks = [root], 0
-    try:
-        children = Path(f"/proc/{root}/task/{root}/children").read_text().split()
-        pids += [int(p) for p in children]
-    except OSError:
-        pass
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def own_cpu() -> float:
-    usage = os.times()
-    return usage.user + usage.system
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile of `values` (0 < q <= 100)."""
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * q // 100))  # ceil
-    return ordered[int(rank) - 1]
-
-
-class Browser:
-    """A session's place in its tour of the views, kept from one load phase to the next."""
-
-    def __init__(self, session: Session, seed: int, think: float, polls: int) -> None:
-        self.session = session
-        self.rng = random.Random(seed)
-        self.think = think
-        self.steps = [kind for page, partial in VIEWS for kind in [page] + [partial] * polls]
-        self.step = self.rng.randrange(len(self.steps))
-        self.count = 0
-
-    def browse(self, targets: Targets, until: float, max_requests: int, out: list[Sample]) -> None:
-        """Visit the views in turn, polling each one's partial, until `until` or the count."""
-        time.sleep(self.rng.uniform(0, self.think))  # the sessions do not start on one beat
-        while time.monotonic() < until and self.count < max_requests:
-            out.append(self.session.get(self.steps[self.step], targets))
-            self.count += 1
-            self.step = (self.step + 1) % len(self.steps)
-            time.sleep(self.think)
-
-
-def machine_busy() -> float:
-    """CPU seconds the whole machine has been busy so far (all CPUs), from /proc/stat."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    busy = sum(fields[:8]) - fields[3] - fields[4]  # all but idle and iowait
-    return busy / os.sysconf("SC_CLK_TCK")
-
-
-class JobFeeder(threading.Thread):
-    """Keep jobs running for the whole run; publish the latest domU jobs' codes to the pages.
-
-    Every host always has a full refresh queued or running, and every host has a pause or an
-    unpause of one of its domUs queued or running (the next domU each time). The job pages
-    show the domU jobs, which admins and the operators of the owning team may all see.
-    """
-
-    def __init__(self, hosts: list, domains: list, targets: Targets) -> None:  # type: ignore[type-arg]
-        super().__init__(daemon=True)
-        self.hosts = hosts
-        self.domains = {h.pk: [d for d in domains if d.host_id == h.pk] for h in hosts}
-        self.turn = dict.fromkeys(self.domains, 0)
-        self.paused: set[int] = set()
-        self.targets = targets
-        self.stop = threading.Event()
-        self.queued: Counter[str] = Counter()
-        self.error: BaseException | None = None
-
-    def tick(self) -> None:
-        from django.db import transaction
-
-        from domains import actions
-        from hosts.jobs import queue_refresh
-        from jobs.choices import ACTIVE_JOB_STATUSES
-        from jobs.models import Job
-
-        active = Job.objects.filter(status__in=ACTIVE_JOB_STATUSES)
-        for host in self.hosts:
-            busy = set(
-                active.filter(targets__object_id=host.pk, targets__role="host").values_list(
-                    "kind", flat=True
-                )
-            )
-            with transaction.atomic():
-                if "host.refresh" not in busy:
-                    queue_refresh(host, full=True)
-                    self.queued["host.refresh"] += 1
-                if not busy & {actions.PAUSE, actions.UNPAUSE}:
-                    ring = self.domains[host.pk]
-                    domain = ring[self.turn[host.pk] % len(ring)]
-                    self.turn[host.pk] += 1
-                    if domain.pk in self.paused:
-                        kind, verb = actions.UNPAUSE, "Unpause"
-                        self.paused.discard(domain.pk)
-                    else:
-                        kind, verb = actions.PAUSE, "Pause"
-                        self.paused.add(domain.pk)
-                    actions.queue(domain, kind, f"{verb} {domain.name}")
-                    self.queued[kind] += 1
-        codes = Job.objects.filter(kind__in=[actions.PAUSE, actions.UNPAUSE]).order_by("-id")
-        latest = [str(c) for c in codes.values_list("code", flat=True)[: 2 * len(self.hosts)]]
-        with self.targets.lock:
-            self.targets.job_codes = latest
-
-    def run(self) -> None:
-        from django.db import connection
-
-        try:
-            while not self.stop.is_set():
-                self.tick()
-                self.stop.wait(0.3)
-        except BaseException as exc:  # noqa: BLE001 (reported by the main thread)
-            self.error = exc
-        finally:
-            connection.close()
-
-
-def seed(n_hosts: int, domus_per_host: int, sessions: int, latency_ms: int, sim_dir: Path):  # type: ignore[no-untyped-def]
-    """Create the hosts, their running domUs and the users; return (hosts, domUs, users).
-
-    The domUs exist on the simulated hosts too (`xl create` of their config), so the pause and
-    unpause jobs the feeder queues on them work as on a real Dom0.
-    """
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-
-    from accounts.roles import ADMIN_GROUP, OPERATOR_GROUP, sync_role_permissions
-    from dom0.sim import SimHost
-    from domains.models import Domain, DomainConfigVersion, DomainState
-    from hosts.simhosts import create_sim_host
-
-    sync_role_permissions()
-    User = get_user_model()
-    admin_group = Group.objects.get(name=ADMIN_GROUP)
-    operator_group = Group.objects.get(name=OPERATOR_GROUP)
-    team, _ = Group.objects.get_or_create(name="load-team")
-    users = []
-    for i in range(sessions):
-        user = User.objects.create_user(f"load{i:03d}", f"load{i}@example.com", None)
-        if i % 2 == 0:
-            user.groups.add(admin_group)
-        else:
-            user.groups.add(operator_group, team)
-        users.append(user)
-    owner = users[1]
-    hosts, domains = [], []
-    for h in range(n_hosts):
-        host = create_sim_host(f"load{h:02d}", state_dir=sim_dir / f"load{h:02d}")
-        sim = SimHost(host.sim_dir)
-        hosts.append(host)
-        for i in range(domus_per_host):
-            name = f"vm{h:02d}-{i:02d}"
-            text = (
-                f'name = "{name}"\ntype = "hvm"\nmemory = 512\nvcpus = 1\n'
-                f'vif = ["bridge=bridge0"]\nvnc = 1\nvnclisten = "127.0.0.1"\n'
-                f'vncdisplay = {i + 1}\nserial = "pty"\n'
-            )
-            path = f"{host.config_dir}/{name}.cfg"
-            sim.local(path).parent.mkdir(parents=True, exist_ok=True)
-            sim.local(path).write_text(text)
-            result = sim.run(["xl", "create", path])
-            assert result.rc == 0, result
-            domain = Domain.objects.create(
-                host=host,
-                name=name,
-                owner=owner,
-                team=team,
-                memory_mb=512,
-                vcpus=1,
-                vnc_display=i + 1,
-                bridge="bridge0",
-                state=DomainState.RUNNING,
-                should_run=True,
-            )
-            DomainConfigVersion.objects.create(domain=domain, number=1, text=text, author=owner)
-            domains.append(domain)
-        sim.set_faults(latency_ms=latency_ms)
-    return hosts, domains, users
-
-
-def session_cookies(users: list) -> list[str]:  # type: ignore[type-arg]
-    """Sign every user in server-side (a session row, as a login makes); return Cookie headers."""
-    from django.conf import settings
-    from django.test import Client
-
-    cookies = []
-    for user in users:
-        client = Client()
-        client.force_login(user)
-        name = settings.SESSION_COOKIE_NAME
-        cookies.append(f"{name}={client.cookies[name].value}")
-    return cookies
-
-
-def summarize(samples: list[Sample]) -> dict[str, list[Sample]]:
-    by_page: dict[str, list[Sample]] = defaultdict(list)
-    for sample in samples:
-        by_page[sample.page].append(sample)
-    return by_page
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f}"
+# The helpers live beside this script (run as `python bench/load.py`, so bench/ is on the path).
+from load_client import (  # noqa: E402
+    PAGES,
+    Browser,
+    Sample,
+    Session,
+    Targets,
+    machine_busy,
+    ms,
+    own_cpu,
+    percentile,
+    process_tree_cpu,
+    summarize,
+)
+from load_seed import JobFeeder, seed, session_cookies  # noqa: E402
 
 
 def main() -> int:

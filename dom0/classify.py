@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dom0 import errors, libxl_log
@@ -33,6 +34,7 @@ _XL_CFG_READ_RE = re.compile(
     r"Failed to read config file: (?P<path>(?!\S*/xl\.conf:).+?): (?P<why>.+)$", re.M
 )
 _XL_CFG_PARSE_RE = re.compile(r"^.*config parsing error.*$", re.M)
+_XL_STAT_RE = re.compile(r"Cannot stat file: (?P<path>.+)$", re.M)
 _ZFS_RE = re.compile(r"cannot (?P<action>[a-z]+(?: [a-z]+)*) '(?P<ds>[^']*)': (?P<why>.+)$", re.M)
 _FETCH_RE = re.compile(r"^fetch: (?:(?P<subject>\S+): )?(?P<reason>.+)$", re.M)
 _RESOLVER_REASONS = (
@@ -77,84 +79,6 @@ def classify_error(argv: Sequence[str], rc: int, stdout: str, stderr: str) -> er
     )
 
 
-def _classify_xl(stderr: str, kw: dict[str, Any]) -> errors.Dom0Error | None:
-    argv = kw["argv"] or []
-    # The receiver's messages share xl migrate's stderr, so its rules come before the general ones.
-    if len(argv) > 1 and argv[1] == "migrate":
-        if found := classify_xl_migrate_error(stderr, kw):
-            return found
-    if "cannot init xl context" in stderr:
-        return errors.XenNotRunning(
-            "Xen is not running on the host (xl cannot connect to the hypervisor)",
-            hint="Boot the host into Xen and start xencommons (service xencommons start).",
-            **kw,
-        )
-    sub = argv[1] if len(argv) > 1 else ""
-    match = _XL_BAD_NAME_RE.search(stderr) or _XL_BAD_ID_RE.search(stderr)
-    # "Non-existant domain" names a missing domain only when it is the first error; after a
-    # failed build it is libxl's clean-up noise (issue 17 item 12).
-    domid = libxl_log.nonexistent_domid(stderr) if sub != "create" else None
-    if match or domid is not None:
-        dom = match["dom"] if match else (libxl_log.domain_arg(argv) or domid or "?")
-        return errors.DomainNotFound(
-            f"Domain '{dom}' does not exist on the host",
-            hint="Refresh the host's domain list; it may have stopped or been destroyed.",
-            **kw,
-        )
-    if match := _XL_NAME_USED_RE.search(stderr):
-        return errors.DomainNameInUse(
-            f"A domain named '{match['name']}' already exists on the host",
-            hint="Choose another name, or destroy the existing domain first.",
-            **kw,
-        )
-    cause = libxl_log.first_cause(stderr)
-    said = f" ({libxl_log.message(cause).rstrip('.')})" if cause else ""
-    if _XL_NOMEM_RE.search(_without_cleanup(stderr)):
-        return errors.OutOfMemory(
-            f"The hypervisor does not have enough free memory for this domain{said}",
-            hint=(
-                "Give the domU less memory or stop another domU; check memorylocked=unlimited "
-                "in /etc/login.conf (then cap_mkdb /etc/login.conf)."
-            ),
-            **kw,
-        )
-    if match := _XL_CFG_READ_RE.search(stderr):
-        return errors.RemoteFileMissing(
-            f"xl could not read the config file {match['path']}: {match['why']}",
-            hint="Write the domain's configuration to the host again.",
-            **kw,
-        )
-    if match := re.search(r"Cannot stat file: (?P<path>.+)$", stderr, re.M):
-        return errors.RemoteFileMissing(
-            f"The file {match['path']} does not exist on the host",
-            hint="Check that the ISO image is still in the host's ISO directory.",
-            **kw,
-        )
-    if match := _XL_CFG_PARSE_RE.search(stderr):
-        return errors.CommandFailed(
-            f"xl rejected the domain configuration: {match[0].strip()}",
-            hint="Fix the configuration and save it again.",
-            **kw,
-        )
-    if "PV control interface not available" in stderr:
-        return errors.CommandFailed(
-            "The domain has no PV drivers, so it cannot be asked to shut down or reboot",
-            hint="Use the forced action (an ACPI button press), or shut it down from inside.",
-            **kw,
-        )
-    if sub == "create" and cause:
-        return errors.CommandFailed(
-            f"'xl create' failed with exit code {kw['rc']}: {libxl_log.message(cause).rstrip('.')}",
-            hint="The domain was not started; see the full libxl output in the job log.",
-            **kw,
-        )
-    return _xl_device_failure(stderr, kw)
-
-
-def _without_cleanup(stderr: str) -> str:
-    return "\n".join(line for line in stderr.splitlines() if not libxl_log.is_cleanup(line))
-
-
 #: What is left on the host when one of these xl subcommands fails, and what to do next.
 _XL_DEVICE_HINTS = {
     "mem-set": (
@@ -183,22 +107,159 @@ _XL_DEVICE_HINTS = {
 }
 
 
-def _xl_device_failure(stderr: str, kw: dict[str, Any]) -> errors.Dom0Error | None:
+@dataclass(frozen=True)
+class _Failure:
+    """One failed command as the rule tables look at it."""
+
+    stderr: str
+    kw: dict[str, Any]
+
+    @property
+    def sub(self) -> str:
+        argv = self.kw["argv"] or []
+        return str(argv[1]) if len(argv) > 1 else ""
+
+    @property
+    def cause(self) -> str | None:
+        return libxl_log.first_cause(self.stderr)
+
+    def said(self) -> str:
+        """libxl's first error in brackets, to end a sentence with ('' when there is none)."""
+        cause = self.cause
+        return f" ({libxl_log.message(cause).rstrip('.')})" if cause else ""
+
+
+#: A rule: a test of the failure (its truthy answer, e.g. a regex match, goes to the builder) and
+#: the builder of the typed error. A table of rules is walked in order; the first that fits wins.
+_Rule = tuple[Callable[[_Failure], Any], Callable[[_Failure, Any], errors.Dom0Error]]
+
+
+def _first(rules: Sequence[_Rule], failure: _Failure) -> errors.Dom0Error | None:
+    for test, build in rules:
+        if found := test(failure):
+            return build(failure, found)
+    return None
+
+
+def _on(pattern: re.Pattern[str], error: type[errors.Dom0Error], message: str, hint: str) -> _Rule:
+    """A rule for a line xl prints: `message` takes the match's named groups ({0}: the line)."""
+    return (
+        lambda f: pattern.search(f.stderr),
+        lambda f, m: error(message.format(m[0].strip(), **m.groupdict()), hint=hint, **f.kw),
+    )
+
+
+def _missing_domain(f: _Failure) -> str | None:
+    """The domain an xl call says does not exist, or None."""
+    found = _XL_BAD_NAME_RE.search(f.stderr) or _XL_BAD_ID_RE.search(f.stderr)
+    # "Non-existant domain" names a missing domain only when it is the first error; after a
+    # failed build it is libxl's clean-up noise (issue 17 item 12).
+    domid = libxl_log.nonexistent_domid(f.stderr) if f.sub != "create" else None
+    if found:
+        return str(found["dom"])
+    if domid is not None:
+        return libxl_log.domain_arg(f.kw["argv"] or []) or domid or "?"
+    return None
+
+
+_XL_RULES: list[_Rule] = [
+    # The receiver's messages share xl migrate's stderr, so its rules come before the general ones.
+    (
+        lambda f: f.sub == "migrate" and classify_xl_migrate_error(f.stderr, f.kw),
+        lambda f, found: found,
+    ),
+    (
+        lambda f: "cannot init xl context" in f.stderr,
+        lambda f, _: errors.XenNotRunning(
+            "Xen is not running on the host (xl cannot connect to the hypervisor)",
+            hint="Boot the host into Xen and start xencommons (service xencommons start).",
+            **f.kw,
+        ),
+    ),
+    (
+        _missing_domain,
+        lambda f, dom: errors.DomainNotFound(
+            f"Domain '{dom}' does not exist on the host",
+            hint="Refresh the host's domain list; it may have stopped or been destroyed.",
+            **f.kw,
+        ),
+    ),
+    _on(
+        _XL_NAME_USED_RE,
+        errors.DomainNameInUse,
+        "A domain named '{name}' already exists on the host",
+        "Choose another name, or destroy the existing domain first.",
+    ),
+    (
+        lambda f: _XL_NOMEM_RE.search(_without_cleanup(f.stderr)),
+        lambda f, _: errors.OutOfMemory(
+            f"The hypervisor does not have enough free memory for this domain{f.said()}",
+            hint=(
+                "Give the domU less memory or stop another domU; check memorylocked=unlimited "
+                "in /etc/login.conf (then cap_mkdb /etc/login.conf)."
+            ),
+            **f.kw,
+        ),
+    ),
+    _on(
+        _XL_CFG_READ_RE,
+        errors.RemoteFileMissing,
+        "xl could not read the config file {path}: {why}",
+        "Write the domain's configuration to the host again.",
+    ),
+    _on(
+        _XL_STAT_RE,
+        errors.RemoteFileMissing,
+        "The file {path} does not exist on the host",
+        "Check that the ISO image is still in the host's ISO directory.",
+    ),
+    _on(
+        _XL_CFG_PARSE_RE,
+        errors.CommandFailed,
+        "xl rejected the domain configuration: {0}",
+        "Fix the configuration and save it again.",
+    ),
+    (
+        lambda f: "PV control interface not available" in f.stderr,
+        lambda f, _: errors.CommandFailed(
+            "The domain has no PV drivers, so it cannot be asked to shut down or reboot",
+            hint="Use the forced action (an ACPI button press), or shut it down from inside.",
+            **f.kw,
+        ),
+    ),
+    (
+        lambda f: f.cause if f.sub == "create" else None,
+        lambda f, cause: errors.CommandFailed(
+            f"'xl create' failed with exit code {f.kw['rc']}: "
+            f"{libxl_log.message(cause).rstrip('.')}",
+            hint="The domain was not started; see the full libxl output in the job log.",
+            **f.kw,
+        ),
+    ),
+    (lambda f: f.sub in _XL_DEVICE_HINTS, lambda f, _: _xl_device_failure(f)),
+]
+
+
+def _classify_xl(stderr: str, kw: dict[str, Any]) -> errors.Dom0Error | None:
+    return _first(_XL_RULES, _Failure(stderr, kw))
+
+
+def _without_cleanup(stderr: str) -> str:
+    return "\n".join(line for line in stderr.splitlines() if not libxl_log.is_cleanup(line))
+
+
+def _xl_device_failure(f: _Failure) -> errors.Dom0Error:
     """A plain CommandFailed in xl's own words: libxl's last error and xl's last line."""
-    argv = kw["argv"] or []
-    sub = argv[1] if len(argv) > 1 else ""
-    if sub not in _XL_DEVICE_HINTS:
-        return None
-    last = _last_line(stderr)
-    cause = libxl_log.first_cause(stderr)
+    last = _last_line(f.stderr)
+    cause = f.cause
     parts = [libxl_log.message(cause)] if cause else []
     if last and not last.startswith(("libxl: error:", "xc: error:")):
         parts.append(last)
     detail = "; ".join(part.rstrip(".") for part in parts) or "no output"
     return errors.CommandFailed(
-        f"'xl {sub}' failed with exit code {kw['rc']}: {detail}",
-        hint=_XL_DEVICE_HINTS[sub],
-        **kw,
+        f"'xl {f.sub}' failed with exit code {f.kw['rc']}: {detail}",
+        hint=_XL_DEVICE_HINTS[f.sub],
+        **f.kw,
     )
 
 
@@ -215,32 +276,41 @@ def _classify_zfs(stderr: str, kw: dict[str, Any]) -> errors.Dom0Error | None:
     return None
 
 
+#: What a "cannot <verb> '<ds>': <why>" line means: (words in <why>, error, message, hint).
+#: `zfs set volsize=` grows the refreservation first (libzfs_util.c `zfs_setprop_error`), hence
+#: its "size is greater than available space" for a full pool.
+_ZFS_CAUSES: list[tuple[tuple[str, ...], type[errors.Dom0Error], str, str]] = [
+    (
+        ("dataset already exists",),
+        errors.DatasetExists,
+        "The ZFS dataset '{ds}' already exists",
+        "Choose another volume name, or use the existing volume.",
+    ),
+    (
+        ("dataset is busy",),
+        errors.DatasetBusy,
+        "The ZFS volume '{ds}' is in use",
+        "Stop the domU that uses this volume first.",
+    ),
+    (
+        ("dataset does not exist", "no such pool", "parent does not exist"),
+        errors.DatasetMissing,
+        "The ZFS dataset '{ds}' cannot be used: {why}",
+        "Refresh the host's volume list and check the pool and parent dataset names.",
+    ),
+    (
+        ("out of space", "size is greater than available space"),
+        errors.PoolFull,
+        "The ZFS pool has no room for '{ds}'",
+        "Choose a smaller size, a sparse volume, or free space on the pool.",
+    ),
+]
+
+
 def _zfs_cause(ds: str, why: str, kw: dict[str, Any]) -> errors.Dom0Error | None:
-    if "dataset already exists" in why:
-        return errors.DatasetExists(
-            f"The ZFS dataset '{ds}' already exists",
-            hint="Choose another volume name, or use the existing volume.",
-            **kw,
-        )
-    if "dataset is busy" in why:
-        return errors.DatasetBusy(
-            f"The ZFS volume '{ds}' is in use",
-            hint="Stop the domU that uses this volume first.",
-            **kw,
-        )
-    if any(s in why for s in ("dataset does not exist", "no such pool", "parent does not exist")):
-        return errors.DatasetMissing(
-            f"The ZFS dataset '{ds}' cannot be used: {why}",
-            hint="Refresh the host's volume list and check the pool and parent dataset names.",
-            **kw,
-        )
-    # `zfs set volsize=` grows the refreservation first (libzfs_util.c `zfs_setprop_error`).
-    if "out of space" in why or "size is greater than available space" in why:
-        return errors.PoolFull(
-            f"The ZFS pool has no room for '{ds}'",
-            hint="Choose a smaller size, a sparse volume, or free space on the pool.",
-            **kw,
-        )
+    for words, error, message, hint in _ZFS_CAUSES:
+        if any(word in why for word in words):
+            return error(message.format(ds=ds, why=why), hint=hint, **kw)
     return None
 
 

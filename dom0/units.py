@@ -19,12 +19,13 @@ def human_bytes(nbytes: int | None) -> str:
 _BINARY_UNITS = ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB")
 
 
-def binary_size(nbytes: int | float | None) -> str:
+def binary_size(nbytes: int | float | str | None) -> str:
     """Return a size for a page or a message in binary units: `512 MiB`, `1.5 GiB`, `2 GiB`.
 
     Every size the panel shows is a power-of-1024 quantity (xl's memory, ZFS volumes), so it
     is never written MB/GB, which people read as powers of 1000. A whole number of its unit is
-    printed without a fraction; anything else with one decimal.
+    printed without a fraction; anything else with one decimal. A template hands "" for a
+    missing value (and a number as text from a form): those are accepted too.
     """
     if nbytes is None or nbytes == "":
         return "—"
@@ -39,7 +40,7 @@ def binary_size(nbytes: int | float | None) -> str:
     return str(nbytes)  # pragma: no cover
 
 
-def mib_size(mib: int | float | None) -> str:
+def mib_size(mib: int | float | str | None) -> str:
     """Return a MiB figure (xl's unit for memory) the way `binary_size` prints bytes."""
     if mib is None or mib == "":
         return "—"

@@ -26,7 +26,8 @@ def domus(state: State) -> list[Domain]:
 
 
 def by_name(state: State, name: str) -> Domain | None:
-    return state["domains"].get(name)
+    dom: Domain | None = state["domains"].get(name)
+    return dom
 
 
 def by_id(state: State, domid: int) -> Domain | None:
@@ -77,7 +78,9 @@ def stop_clock(dom: Domain, now: float) -> None:
 
 
 def dom0_cpu_seconds(state: State, now: float) -> float:
-    return 0.4 + max(0.0, now - state["boot_time"]) * _DOM0_CPU_PER_SECOND * state["dom0_vcpus"]
+    boot_time: float = state["boot_time"]
+    vcpus: int = state["dom0_vcpus"]
+    return 0.4 + max(0.0, now - boot_time) * _DOM0_CPU_PER_SECOND * vcpus
 
 
 def free_memory_mib(state: State) -> int:

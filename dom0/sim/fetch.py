@@ -43,11 +43,13 @@ def _error_string(exc: BaseException) -> str:
         return _reason(exc.code)
     reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
     if isinstance(reason, socket.gaierror):
-        return {
+        # errno is None for a gaierror raised without one: "No address record" then.
+        messages: dict[int | None, str] = {
             socket.EAI_NONAME: "Host not found",
             socket.EAI_AGAIN: "Transient resolver failure",
             socket.EAI_FAIL: "Non-recoverable resolver failure",
-        }.get(reason.errno, "No address record")
+        }
+        return messages.get(reason.errno, "No address record")
     if isinstance(reason, TimeoutError | socket.timeout):
         return "Operation timed out"
     if isinstance(reason, OSError) and reason.strerror:

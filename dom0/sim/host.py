@@ -68,6 +68,9 @@ def _tools() -> dict[str, Callable[[SimHost, list[str], bytes | None], SimResult
     from .getent import TOOLS as getent_tool  # getent passwd (migration access)
 
     table.update(getent_tool)
+    from .xentop import TOOLS as xentop_tool  # xentop -b (metrics sampling, issue 16)
+
+    table.update(xentop_tool)
     for name in ("sysctl", "sysrc", "pkg", "ifconfig", "sha256", "sha512", "test"):
         table[name] = simple(name)
     return table

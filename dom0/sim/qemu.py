@@ -15,7 +15,7 @@ DEFAULT_MEMORY_MIB = 128
 def memory_mib(memory: object) -> int:
     """Return the MiB QEMU runs with: the domU's memory, at most DEMO_MEMORY_CAP_MIB."""
     try:
-        wanted = int(memory)  # type: ignore[call-overload]
+        wanted = int(memory) if isinstance(memory, int | float | str) else int(str(memory))
     except (TypeError, ValueError):
         return DEFAULT_MEMORY_MIB
     if wanted <= 0:

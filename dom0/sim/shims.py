@@ -25,6 +25,7 @@ SHIM_TOOLS = (
     "chmod",
     "sh",
     "getent",
+    "xentop",
 )
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

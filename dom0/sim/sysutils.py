@@ -33,7 +33,9 @@ def _sysctls(state: State) -> dict[str, str]:
 def sysctl(host: SimHost, args: list[str]) -> SimResult:
     flags = {a for a in args if a.startswith("-")}
     names = [a for a in args if not a.startswith("-")]
-    out, err, rc = [], [], 0
+    out: list[str] = []
+    err: list[str] = []
+    rc = 0
     for name in names:
         if "=" in name:
             line, problem = _sysctl_set(host, name)
@@ -99,7 +101,9 @@ def sysrc(host: SimHost, args: list[str]) -> SimResult:
         local = host.local(path)
         if local.is_file():
             values |= read_rc_vars(local.read_text(encoding="utf-8", errors="replace"))
-    out, err, rc = [], [], 0
+    out: list[str] = []
+    err: list[str] = []
+    rc = 0
     for name in names:
         if "=" in name:
             if "c" in flags:
@@ -182,7 +186,9 @@ def digest(host: SimHost, tool: str, args: list[str], stdin: bytes | None) -> Si
     files = [a for a in args if not a.startswith("-")]
     if not files:
         return ok(hashlib.new(tool, stdin or b"").hexdigest() + "\n")
-    out, err, rc = [], [], 0
+    out: list[str] = []
+    err: list[str] = []
+    rc = 0
     for name in files:
         try:
             local = host.local(name)

@@ -31,7 +31,17 @@ _ACTION_DEFAULTS = {
     "on_crash": "destroy",
     "on_soft_reset": "soft_reset",
 }
-_NIC_KEYS = ("mac", "bridge", "type", "model", "vifname", "script", "ip", "backend", "rate")
+_NIC_KEYS: tuple[str, ...] = (
+    "mac",
+    "bridge",
+    "type",
+    "model",
+    "vifname",
+    "script",
+    "ip",
+    "backend",
+    "rate",
+)
 _NIC_KEYS += ("mtu", "vlan", "devid", "gatewaydev")
 
 

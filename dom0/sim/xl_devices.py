@@ -23,7 +23,17 @@ if TYPE_CHECKING:
 
 #: What libxl's LOGED appends: strerror(errno); errno is left over and UNVERIFIED (FreeBSD 0).
 _ERRNO = ": No error: 0"
-_NIC_KEYS = ("mac", "bridge", "type", "model", "vifname", "script", "ip", "backend", "rate")
+_NIC_KEYS: tuple[str, ...] = (
+    "mac",
+    "bridge",
+    "type",
+    "model",
+    "vifname",
+    "script",
+    "ip",
+    "backend",
+    "rate",
+)
 _NIC_KEYS += ("mtu", "vlan", "devid", "gatewaydev", "accel")
 
 
@@ -79,7 +89,8 @@ def xl_mem_max(host: SimHost, args: list[str]) -> SimResult:
         kb = parse_mem_size_kb(args[1])
         if kb is None or kb < 0:
             raise CommandExit(1, f"invalid memory size: {args[1]}")
-        if kb < dom.get("target_mem", dom["memory"]) * 1024:
+        target: int = dom["target_mem"] if "target_mem" in dom else dom["memory"]
+        if kb < target * 1024:
             raise CommandExit(
                 1,
                 f"libxl: error: libxl_mem.c:59:libxl_domain_setmaxmem: Domain {dom['domid']}:"

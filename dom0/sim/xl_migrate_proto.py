@@ -32,7 +32,15 @@ U64 = struct.Struct(">Q")
 DONE = b"DONE"
 INCOMING_SOURCE = "<incoming migration stream>"
 #: Fields of a domain record that belong to this run on this host, not to its config.
-RUNTIME = ("domid", "created", "paused", "run_since", "cpu_acc", "shutdown_reason", "vnc_port")
+RUNTIME: tuple[str, ...] = (
+    "domid",
+    "created",
+    "paused",
+    "run_since",
+    "cpu_acc",
+    "shutdown_reason",
+    "vnc_port",
+)
 RUNTIME += ("vnc_pid", "vnc_instance", "vnc_server")
 
 

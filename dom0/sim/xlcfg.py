@@ -164,7 +164,8 @@ def _lex(text: str, source: str, toks: list[_Tok]) -> None:
 
 
 def _lex_string(text: str, i: int, line: int, source: str, toks: list[_Tok]) -> int:
-    quote, start, out = text[i], i, []
+    quote, start = text[i], i
+    out: list[str] = []
     i += 1
     while True:
         if i >= len(text) or text[i] == "\n":

@@ -105,7 +105,15 @@ def zfs(host: SimHost, args: list[str]) -> SimResult:
     return commands[args[0]](host, args[1:])
 
 
-_POOL_PROPS = ("name", "size", "allocated", "free", "checkpoint", "expandsize", "fragmentation")
+_POOL_PROPS: tuple[str, ...] = (
+    "name",
+    "size",
+    "allocated",
+    "free",
+    "checkpoint",
+    "expandsize",
+    "fragmentation",
+)
 _POOL_PROPS += ("capacity", "dedupratio", "health", "altroot")
 _POOL_ALIASES = {"alloc": "allocated", "ckpoint": "checkpoint", "expandsz": "expandsize"}
 _POOL_ALIASES |= {"frag": "fragmentation", "cap": "capacity", "dedup": "dedupratio"}
@@ -120,7 +128,11 @@ def _pool_value(host: SimHost, state: State, prop: str, parsable: bool) -> str:
     percent = {"capacity": alloc * 100 // size, "fragmentation": 1}
     if prop in percent:
         return str(percent[prop]) if parsable else f"{percent[prop]}%"
-    fixed = {"name": state["pool"]["name"], "health": "ONLINE", "dedupratio": "1.00"}
+    fixed: dict[str, str] = {
+        "name": state["pool"]["name"],
+        "health": "ONLINE",
+        "dedupratio": "1.00",
+    }
     if prop == "dedupratio" and not parsable:
         return "1.00x"
     return fixed.get(prop, "-")

@@ -204,7 +204,8 @@ class Space:
 
     def available(self) -> int:
         pool = self.state["pool"]
-        return max(0, pool["size"] - pool["size"] // 32 - self.used(pool["name"]))
+        size: int = pool["size"]
+        return max(0, size - size // 32 - self.used(pool["name"]))
 
     def allocated(self) -> int:
         """Bytes really written in the pool (zpool's alloc): no reservations."""

@@ -103,6 +103,7 @@ def nicenum(num: int) -> str:
     if num % (1 << (10 * index)) == 0:
         return f"{n}{unit}"
     value = num / (1 << (10 * index))
+    text = f"{value:.0f}{unit}"
     for digits in (2, 1, 0):
         text = f"{value:.{digits}f}{unit}"
         if len(text) <= 5:

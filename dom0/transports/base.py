@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import posixpath
+import subprocess
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -172,6 +174,79 @@ class ClosingMixin:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class _Exiting(Protocol):
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
+def exited_by(proc: _Exiting, until: float) -> bool:
+    """Wait for a process (a Popen, or the simulator's SimProcess) to exit, until the moment
+    `until` at the latest; say whether it has."""
+    try:
+        proc.wait(max(0.0, until - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        return False
+    return True
+
+
+class TimedCommand:
+    """A command started with `Transport.start`: its deadline, and `poll`/`wait` built on it.
+
+    The three transports share the clock and the order of checks; each says how its command is
+    looked at and stopped: `_ended` (has it exited?), `_block_until` (wait for the exit until a
+    moment; False if it has not come), `_timed_out` (stop it and raise CommandTimeout) and
+    `_finish` (build the Result once, with `_record`).
+    """
+
+    argv: list[str]
+    timeout: float
+    _result: Result | None
+
+    def _start_clock(self, argv: list[str], timeout: float) -> None:
+        self.argv = argv
+        self.timeout = timeout
+        self._started = time.monotonic()
+        self._deadline = self._started + timeout
+        self._result = None
+
+    def poll(self) -> Result | None:
+        """Return the Result once the command has ended, else None (raise if past its deadline)."""
+        if self._result is not None:
+            return self._result
+        if self._ended():
+            return self._finish()
+        if time.monotonic() >= self._deadline:
+            self._timed_out()
+        return None
+
+    def wait(self, timeout: float | None = None) -> Result:
+        """Block until the command ends; past the deadline (or `timeout`) stop it and raise."""
+        if self._result is not None:
+            return self._result
+        until = self._deadline
+        if timeout is not None:
+            until = min(until, time.monotonic() + timeout)
+        if not self._block_until(until):
+            self._timed_out()
+        return self._finish()
+
+    def _record(self, rc: int, stdout: str, stderr: str) -> Result:
+        """Keep and return the command's Result, timed from its start."""
+        self._result = Result(self.argv, rc, stdout, stderr, time.monotonic() - self._started)
+        return self._result
+
+    def _ended(self) -> bool:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _block_until(self, until: float) -> bool:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _timed_out(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _finish(self) -> Result:  # pragma: no cover - overridden
+        raise NotImplementedError
 
 
 def check_argv(argv: Sequence[str]) -> list[str]:

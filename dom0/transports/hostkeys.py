@@ -89,7 +89,7 @@ def fetch_host_key(address: str, port: int = 22, timeout: float = 10) -> HostKey
         return _info(transport.get_remote_server_key())
     except (paramiko.SSHException, OSError, EOFError) as exc:
         raise errors.HostUnreachable(
-            f"no SSH key exchange with {address}:{port}: {exc or type(exc).__name__}"
+            f"no SSH key exchange with {address}:{port}: {str(exc) or type(exc).__name__}"
         ) from exc
     finally:
         transport.close()

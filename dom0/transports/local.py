@@ -16,13 +16,21 @@ from dom0 import errors
 from dom0.transports.base import (
     ClosingMixin,
     Result,
+    TimedCommand,
     TransportConfig,
     check_argv,
+    exited_by,
     host_path,
     with_tool_dir,
 )
 from dom0.transports.localfs import LocalFiles, LocalFilesMixin
-from dom0.transports.streaming import EmptyReader, RefusingWriter, StreamBase
+from dom0.transports.streaming import (
+    EmptyReader,
+    PipeReader,
+    PipeWriter,
+    RefusingWriter,
+    StreamBase,
+)
 
 #: How long a cancelled command gets to exit after SIGTERM before its group is SIGKILLed.
 TERM_GRACE = 2.0
@@ -39,20 +47,16 @@ def _shell_rc(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
-class LocalCommand:
+class LocalCommand(TimedCommand):
     """A subprocess in its own session, so a timeout or cancel can kill its whole group."""
 
     def __init__(
         self, argv: list[str], exec_argv: list[str], *, timeout: float, stdin: bytes | None
     ) -> None:
-        self.argv = argv
-        self.timeout = timeout
-        self._started = time.monotonic()
-        self._deadline = self._started + timeout
+        self._start_clock(argv, timeout)
         self._out = bytearray()
         self._err = bytearray()
         self._threads: list[threading.Thread] = []
-        self._result: Result | None = None
         try:
             self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
                 exec_argv,
@@ -108,29 +112,15 @@ class LocalCommand:
         t = threading.Thread(target=write, daemon=True)
         t.start()
 
-    def poll(self) -> Result | None:
-        """Return the Result once the command has ended, else None (raise if past its deadline)."""
-        if self._result is not None or self._proc is None:
-            return self._result
-        if self._proc.poll() is None:
-            if time.monotonic() >= self._deadline:
-                self._timed_out()
-            return None
-        return self._finish()
+    # A command that could not be started has its Result from __init__ (and no process), so
+    # poll/wait return it before these are asked.
+    def _ended(self) -> bool:
+        assert self._proc is not None
+        return self._proc.poll() is not None
 
-    def wait(self, timeout: float | None = None) -> Result:
-        """Block until the command ends; past the deadline (or `timeout`) kill it and raise."""
-        if self._result is not None or self._proc is None:
-            assert self._result is not None
-            return self._result
-        deadline = self._deadline
-        if timeout is not None:
-            deadline = min(deadline, time.monotonic() + timeout)
-        try:
-            self._proc.wait(max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            self._timed_out()
-        return self._finish()
+    def _block_until(self, until: float) -> bool:
+        assert self._proc is not None
+        return exited_by(self._proc, until)
 
     def cancel(self) -> Result:
         """Stop the command: SIGTERM to its process group, SIGKILL after a grace period."""
@@ -173,47 +163,9 @@ class LocalCommand:
     def _finish(self) -> Result:
         assert self._proc is not None
         self._join(EOF_GRACE)
-        self._result = Result(
-            argv=self.argv,
-            rc=_shell_rc(self._proc.returncode),
-            stdout=_decode(self._out),
-            stderr=_decode(self._err),
-            seconds=time.monotonic() - self._started,
+        return self._record(
+            _shell_rc(self._proc.returncode), _decode(self._out), _decode(self._err)
         )
-        return self._result
-
-
-class _PipeReader:
-    """A command's stdout pipe; read returns what is there (one read(2)), b"" at EOF."""
-
-    def __init__(self, pipe: IO[bytes]) -> None:
-        self.pipe = pipe  # unbuffered (bufsize=0), so read(n) is one read(2)
-
-    def read(self, size: int, /) -> bytes:
-        try:
-            return self.pipe.read(size) or b""
-        except (OSError, ValueError):
-            return b""  # closed under us by cancel/finish: the stream has ended
-
-
-class _PipeWriter:
-    """A command's stdin pipe; write writes everything (a raw write may write less)."""
-
-    def __init__(self, pipe: IO[bytes]) -> None:
-        self.pipe = pipe
-
-    def write(self, data: bytes, /) -> int:
-        view = memoryview(data)
-        try:
-            while view:
-                view = view[self.pipe.write(view) or 0 :]
-        except ValueError as exc:  # written after close()
-            raise BrokenPipeError("stdin is closed") from exc
-        return len(data)
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.pipe.close()
 
 
 class LocalStream(StreamBase):
@@ -242,8 +194,8 @@ class LocalStream(StreamBase):
             self._stderr.close()
             return
         assert self._proc.stdin and self._proc.stdout and self._proc.stderr
-        self.stdin = _PipeWriter(self._proc.stdin)
-        self.stdout = _PipeReader(self._proc.stdout)
+        self.stdin = PipeWriter(self._proc.stdin)
+        self.stdout = PipeReader(self._proc.stdout)
         self._stderr_thread = threading.Thread(
             target=self._read_stderr, args=(self._proc.stderr.fileno(),), daemon=True
         )
@@ -268,13 +220,7 @@ class LocalStream(StreamBase):
         return self._proc is None or self._proc.poll() is not None
 
     def _wait_exit(self, until: float) -> bool:
-        if self._proc is None:
-            return True
-        try:
-            self._proc.wait(max(0.0, until - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            return False
-        return True
+        return self._proc is None or exited_by(self._proc, until)
 
     def _terminate(self, hard: bool) -> None:
         if self._proc is not None and self._proc.poll() is None:

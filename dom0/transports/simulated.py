@@ -8,44 +8,41 @@ simulated command itself still finishes in the background.
 from __future__ import annotations
 
 import contextlib
-import subprocess
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from dom0 import errors
 from dom0.transports.base import (
     CANCELLED_RC,
     ClosingMixin,
     Result,
+    TimedCommand,
     TransportConfig,
     check_argv,
+    exited_by,
     host_path,
 )
 from dom0.transports.localfs import LocalFiles, LocalFilesMixin
-from dom0.transports.streaming import StreamBase
+from dom0.transports.streaming import PipeReader, PipeWriter, StreamBase
 
 if TYPE_CHECKING:
     from dom0.sim import SimHost
     from dom0.sim.streams import SimProcess
 
 
-class SimCommand:
+class SimCommand(TimedCommand):
     """One simulated command running in a daemon thread."""
 
     def __init__(
         self, sim: SimHost, argv: list[str], *, timeout: float, stdin: bytes | None, where: str
     ) -> None:
-        self.argv = argv
-        self.timeout = timeout
-        self._started = time.monotonic()
-        self._deadline = self._started + timeout
+        self._start_clock(argv, timeout)
         self._where = where
         self._outcome: Any = None
         self._error: BaseException | None = None
-        self._result: Result | None = None
         self._thread = threading.Thread(target=self._run, args=(sim, stdin), daemon=True)
         self._thread.start()
 
@@ -55,35 +52,18 @@ class SimCommand:
         except BaseException as exc:  # handed to the caller's thread in _finish
             self._error = exc
 
-    def poll(self) -> Result | None:
-        """Return the Result once the command has ended, else None (raise if past its deadline)."""
-        if self._result is not None:
-            return self._result
-        if self._thread.is_alive():
-            if time.monotonic() >= self._deadline:
-                self._timed_out()
-            return None
-        return self._finish()
+    def _ended(self) -> bool:
+        return not self._thread.is_alive()
 
-    def wait(self, timeout: float | None = None) -> Result:
-        """Block until the command ends; past the deadline (or `timeout`) raise CommandTimeout."""
-        if self._result is not None:
-            return self._result
-        deadline = self._deadline
-        if timeout is not None:
-            deadline = min(deadline, time.monotonic() + timeout)
-        self._thread.join(max(0.0, deadline - time.monotonic()))
-        if self._thread.is_alive():
-            self._timed_out()
-        return self._finish()
+    def _block_until(self, until: float) -> bool:
+        self._thread.join(max(0.0, until - time.monotonic()))
+        return not self._thread.is_alive()
 
     def cancel(self) -> Result:
         """Stop waiting for the command and report it as cancelled (rc 143, like SIGTERM)."""
         if self._result is None:
             if self._thread.is_alive():
-                self._result = Result(
-                    self.argv, CANCELLED_RC, "", "", time.monotonic() - self._started
-                )
+                self._record(CANCELLED_RC, "", "")
             else:
                 self._finish()
         assert self._result is not None
@@ -104,46 +84,7 @@ class SimCommand:
         if self._error is not None:
             raise self._error
         out = self._outcome
-        self._result = Result(
-            argv=self.argv,
-            rc=int(out.rc),
-            stdout=_text(out.stdout),
-            stderr=_text(out.stderr),
-            seconds=time.monotonic() - self._started,
-        )
-        return self._result
-
-
-class _FileReader:
-    """The simulated command's stdout pipe: what is there (read1), b"" at EOF or once closed."""
-
-    def __init__(self, pipe: IO[bytes]) -> None:
-        self._pipe = pipe
-
-    def read(self, size: int, /) -> bytes:
-        try:
-            read1 = getattr(self._pipe, "read1", None)
-            return (read1(size) if read1 is not None else self._pipe.read(size)) or b""
-        except (OSError, ValueError):
-            return b""  # closed by kill()/cancel: the stream has ended
-
-
-class _FileWriter:
-    """The simulated command's stdin pipe."""
-
-    def __init__(self, pipe: IO[bytes]) -> None:
-        self._pipe = pipe
-
-    def write(self, data: bytes, /) -> int:
-        try:
-            self._pipe.write(data)
-        except ValueError as exc:  # closed by kill()/cancel
-            raise BrokenPipeError("stdin is closed") from exc
-        return len(data)
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self._pipe.close()
+        return self._record(int(out.rc), _text(out.stdout), _text(out.stderr))
 
 
 class SimStream(StreamBase):
@@ -157,8 +98,8 @@ class SimStream(StreamBase):
     def __init__(self, proc: SimProcess, argv: list[str], *, timeout: float) -> None:
         super().__init__(argv, timeout)
         self._proc = proc
-        self.stdin = _FileWriter(proc.stdin)
-        self.stdout = _FileReader(proc.stdout)
+        self.stdin = PipeWriter(proc.stdin)
+        self.stdout = PipeReader(proc.stdout)
         self._stderr_thread = threading.Thread(
             target=self._read_stderr, name=f"sim stderr {argv[0]}", daemon=True
         )
@@ -166,7 +107,7 @@ class SimStream(StreamBase):
         self._arm()
 
     def _read_stderr(self) -> None:
-        reader = _FileReader(self._proc.stderr)
+        reader = PipeReader(self._proc.stderr)
         try:
             while chunk := reader.read(65536):
                 self._stderr.feed(chunk)
@@ -177,11 +118,7 @@ class SimStream(StreamBase):
         return self._proc.poll() is not None
 
     def _wait_exit(self, until: float) -> bool:
-        try:
-            self._proc.wait(max(0.0, until - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            return False
-        return True
+        return exited_by(self._proc, until)
 
     def _terminate(self, hard: bool) -> None:
         if hard:

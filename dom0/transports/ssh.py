@@ -106,7 +106,7 @@ class SSHTransport(ClosingMixin):
         except (paramiko.SSHException, OSError, EOFError) as exc:
             client.close()
             raise errors.HostUnreachable(
-                f"cannot reach {self._where} over SSH: {exc or type(exc).__name__}"
+                f"cannot reach {self._where} over SSH: {str(exc) or type(exc).__name__}"
             ) from exc
         live = client.get_transport()
         if live is not None:
@@ -143,7 +143,7 @@ class SSHTransport(ClosingMixin):
         except (paramiko.SSHException, EOFError, ConnectionError, TimeoutError) as exc:
             self.close()
             raise errors.HostUnreachable(
-                f"SSH connection to {self._where} failed: {exc or type(exc).__name__}"
+                f"SSH connection to {self._where} failed: {str(exc) or type(exc).__name__}"
             ) from exc
 
     def close(self) -> None:

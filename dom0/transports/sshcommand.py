@@ -28,7 +28,7 @@ from typing import Protocol
 import paramiko
 
 from dom0 import errors
-from dom0.transports.base import CANCELLED_RC, Result
+from dom0.transports.base import CANCELLED_RC, Result, TimedCommand
 from dom0.transports.streaming import STDOUT_KEEP, StreamBase
 
 #: How long a cancelled command gets after SIGTERM before SIGKILL.
@@ -62,7 +62,7 @@ class CommandOwner(Protocol):
     def channel_timeout(self) -> float: ...
 
 
-class SSHCommand:
+class SSHCommand(TimedCommand):
     """A command running on one channel of the transport's SSH connection."""
 
     def __init__(
@@ -74,15 +74,11 @@ class SSHCommand:
         timeout: float,
         stdin: bytes | None,
     ) -> None:
-        self.argv = argv
-        self.timeout = timeout
+        self._start_clock(argv, timeout)
         self._owner = owner
-        self._started = time.monotonic()
-        self._deadline = self._started + timeout
         self._out = bytearray()
         self._err = bytearray()
         self._pid: int | None = None
-        self._result: Result | None = None
         self._cancelled = False
         with owner.ssh_errors():
             self._chan = owner.connection().open_session(timeout=owner.channel_timeout)
@@ -108,27 +104,12 @@ class SSHCommand:
         self._drain()
         return self._pid
 
-    def poll(self) -> Result | None:
-        """Return the Result once the command has ended, else None (raise if past its deadline)."""
-        if self._result is not None:
-            return self._result
+    def _ended(self) -> bool:
         self._drain()
-        if self._chan.exit_status_ready():
-            return self._finish()
-        if time.monotonic() >= self._deadline:
-            self._timed_out()
-        return None
+        return self._chan.exit_status_ready()
 
-    def wait(self, timeout: float | None = None) -> Result:
-        """Block until the command ends; past the deadline (or `timeout`) kill it and raise."""
-        if self._result is not None:
-            return self._result
-        deadline = self._deadline
-        if timeout is not None:
-            deadline = min(deadline, time.monotonic() + timeout)
-        if not self._wait_until(deadline, self._chan.exit_status_ready):
-            self._timed_out()
-        return self._finish()
+    def _block_until(self, until: float) -> bool:
+        return self._wait_until(until, self._chan.exit_status_ready)
 
     def cancel(self) -> Result:
         """Stop the command: TERM to its remote process group, KILL after a grace period."""
@@ -191,14 +172,7 @@ class SSHCommand:
             # paramiko records no exit status for a command killed by a signal ("exit-signal").
             status = CANCELLED_RC if self._cancelled else 255
         self._chan.close()
-        self._result = Result(
-            argv=self.argv,
-            rc=status,
-            stdout=_decode(self._out),
-            stderr=_decode(self._err),
-            seconds=time.monotonic() - self._started,
-        )
-        return self._result
+        return self._record(status, _decode(self._out), _decode(self._err))
 
 
 class _ChannelReader:
@@ -224,7 +198,7 @@ class _ChannelWriter:
         try:
             self._chan.sendall(data)
         except (paramiko.SSHException, OSError, EOFError) as exc:
-            raise BrokenPipeError(f"SSH channel closed: {exc or type(exc).__name__}") from exc
+            raise BrokenPipeError(f"SSH channel closed: {str(exc) or type(exc).__name__}") from exc
         return len(data)
 
     def close(self) -> None:

@@ -4,11 +4,13 @@ wait / cancel bookkeeping. Each transport supplies how to signal, wait for and r
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
 from collections import deque
 from collections.abc import Iterator
+from typing import IO
 
 from dom0 import errors
 from dom0.transports.base import CANCELLED_RC, ByteReader, ByteWriter, Result
@@ -74,6 +76,44 @@ class StderrLines:
                     return
                 line = self._pending.popleft()
             yield line
+
+
+class PipeReader:
+    """A command's stdout pipe: read returns what is there, b"" at EOF or once it is closed.
+
+    A raw pipe (a subprocess's, unbuffered) is read with one read(2); a buffered one (the
+    simulator's) with read1, which returns what is buffered instead of waiting for `size` bytes.
+    """
+
+    def __init__(self, pipe: IO[bytes]) -> None:
+        self.pipe = pipe
+
+    def read(self, size: int, /) -> bytes:
+        try:
+            read1 = getattr(self.pipe, "read1", None)
+            return (read1(size) if read1 is not None else self.pipe.read(size)) or b""
+        except (OSError, ValueError):
+            return b""  # closed under us by cancel/kill/finish: the stream has ended
+
+
+class PipeWriter:
+    """A command's stdin pipe; write writes everything (a raw write may write less)."""
+
+    def __init__(self, pipe: IO[bytes]) -> None:
+        self.pipe = pipe
+
+    def write(self, data: bytes, /) -> int:
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[self.pipe.write(view) or 0 :]
+        except ValueError as exc:  # written after close() (or closed by kill/cancel)
+            raise BrokenPipeError("stdin is closed") from exc
+        return len(data)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.pipe.close()
 
 
 class EmptyReader:

@@ -37,7 +37,7 @@ def same_value(key: str, old: Value | None, new: Value | None) -> bool:
     if len(old) != len(new) or not all(isinstance(v, str) for v in [*old, *new]):
         return False
     try:
-        return [reader(v) for v in old] == [reader(v) for v in new]  # type: ignore[operator,arg-type]
+        return [reader(v) for v in old] == [reader(v) for v in new]  # type: ignore[arg-type]
     except DiskSpecError:
         return False
 
@@ -92,7 +92,7 @@ def _keep_old_items(key: str, old: Value, new: Value) -> Value:
     out: list[Value] = []
     for item in new:
         try:
-            out.append(spelled.get(reader(item), item) if isinstance(item, str) else item)  # type: ignore[arg-type]
+            out.append(spelled.get(reader(item), item) if isinstance(item, str) else item)
         except DiskSpecError:
             out.append(item)
     return out

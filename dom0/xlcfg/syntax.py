@@ -115,7 +115,9 @@ def _lex(text: str, source: str) -> Iterator[_Tok]:
             yield _Tok("STRING", value, line, start, pos)
         else:
             # libxlu's `<lexerr>[^ \t\n]*` rule quotes the stray character and what follows it.
-            raise lexerr(_STRAY_RE.match(text, pos)[0])
+            stray = _STRAY_RE.match(text, pos)
+            assert stray is not None  # `.` matches: pos is before the end here
+            raise lexerr(stray[0])
     yield _Tok("EOF", "", line, end, end)
 
 
