@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
@@ -55,3 +56,19 @@ class TokenScope(permissions.BasePermission):
         if isinstance(token, ApiToken) and token.scope == ApiToken.Scope.READ:
             return request.method in permissions.SAFE_METHODS
         return True
+
+
+class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
+    """How the OpenAPI schema (and the docs page's Authorize button) describes token auth."""
+
+    target_class = "accounts.api_auth.TokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "xp_<prefix>_<secret>",
+            "description": "A personal API token, made on the panel's API tokens page "
+            "(`/tokens/`). Read tokens may only send GET/HEAD/OPTIONS.",
+        }

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from accounts import api
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("me/", api.Me.as_view(), name="me"),
+    path("tokens/", api.TokenList.as_view(), name="tokens"),
+    path("tokens/<int:pk>/", api.TokenDetail.as_view(), name="token"),
+    path("audit/", api.AuditList.as_view(), name="audit"),
+]

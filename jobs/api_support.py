@@ -14,6 +14,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.api_base import ApiErrorSerializer
 from jobs.models import Job, JobStep
 
 #: Characters of a step's output the API returns (its end: where errors are).
@@ -36,7 +37,11 @@ class JobSerializer(serializers.ModelSerializer):
 
     url = serializers.SerializerMethodField(help_text="This job in the API.")
     page = serializers.SerializerMethodField(help_text="This job's page in the panel.")
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # null for the jobs nobody asked for (the scheduled refreshes, autostart at boot)
+    requested_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True,
+        help_text="Who asked for it (null: the panel itself, e.g. a scheduled refresh).",
+    )  # fmt: skip
 
     class Meta:
         model = Job
@@ -73,3 +78,12 @@ def accepted(job: Job, request: Request | None = None, **extra: Any) -> Response
         status=status.HTTP_202_ACCEPTED,
         headers={"Location": reverse("api:job", args=[job.code])},
     )
+
+
+#: The one error shape (one "ApiError" component in the schema, whichever room documents it).
+ErrorSerializer = ApiErrorSerializer
+
+
+def errors(*codes: int) -> dict[int, type[ApiErrorSerializer]]:
+    """`extend_schema(responses=...)` entries for the error answers a view can give."""
+    return dict.fromkeys(codes, ErrorSerializer)

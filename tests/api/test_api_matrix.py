@@ -100,13 +100,187 @@ def job(w: Any) -> dict[str, Any]:
     return {"code": w.job.code}
 
 
+def _snap(w: Any) -> str:
+    """A ready snapshot of web1 (made on first use: the shared world has none)."""
+    from domains.models import DomainSnapshot
+
+    snap, _ = DomainSnapshot.objects.get_or_create(
+        domain=w.domain, name="s1", defaults={"mode": "stopped", "state": "ready"}
+    )
+    return snap.name
+
+
+def _template(w: Any) -> dict[str, Any]:
+    """alice's template tpl1, shared with the team (no volumes: it can make no clone)."""
+    from domains.models import DomainTemplate
+    from tests.test_permission_matrix import CONFIG
+
+    tpl, _ = DomainTemplate.objects.get_or_create(
+        host=w.host,
+        name="tpl1",
+        defaults={"owner": w.domain.owner, "team": w.team, "config_text": CONFIG,
+                  "memory_mb": 1024, "state": "ready"},
+    )  # fmt: skip
+    return {"code": tpl.code}
+
+
 API_TABLE: dict[str, ApiCase] = {
     "api:schema": ApiCase(GET, reads(200), data=lambda w: {"format": "json"}),
     # --- issue 15: accounts (tokens, me, quotas, audit) ---
+    "api:me": ApiCase(GET, reads(200)),
+    # a read token may not list tokens (it would reveal the others' names and prefixes)
+    "api:tokens": ApiCase(GET, {**signed_in(200), READ_TOKEN: 403}),
+    # alice's token: she (session or write token) and admins revoke it (again: still 204)
+    "api:token": ApiCase(
+        DELETE,
+        {**signed_in(404), OWNER: 204, ADMIN: 204, WRITE_TOKEN: 204, READ_TOKEN: 403},
+        lambda w: {"pk": tokens.issue(w.users[OWNER], "matrix ci").token.pk},
+    ),
+    "api:audit": ApiCase(GET, admins_only(200)),
     # --- issue 15: jobs ---
+    "api:jobs": ApiCase(GET, reads(200)),
+    "api:job": ApiCase(GET, owned_read(), job),
+    "api:job-cancel": ApiCase(
+        POST,
+        {**owned_write(409), TEAMMATE: 403, OWNER: 202},
+        job,
+        note="The page's rule: one's own job, or admins. The owner (first caller) stops the "
+        "queued job; the admin and the write token then find it ended (409).",
+    ),
+    "api:job-events": ApiCase(GET, owned_read(), job, data=lambda w: {"max_seconds": 1}),
     # --- issue 15: hosts ---
+    # POST hosts/, PATCH/DELETE hosts/<code>/: tests/api/test_hosts_api.py (one method per entry).
+    "api:hosts": ApiCase(GET, reads(200)),
+    "api:host": ApiCase(GET, reads(200), host),
+    "api:host-refresh": ApiCase(POST, admins_only(202), host),
+    "api:host-readiness": ApiCase(GET, reads(200), host),
+    "api:host-readiness-check": ApiCase(POST, admins_only(202), host),
+    "api:host-key-fetch": ApiCase(
+        POST, admins_only(409), host, note="xen1 is simulated: no SSH host key to read"
+    ),
+    "api:host-key-pin": ApiCase(
+        POST, admins_only(409), host, data=lambda w: {"fingerprint": "SHA256:nothing-pending"}
+    ),
     # --- issue 15: storage (volumes, isos, uploads) ---
+    "api:uploads": ApiCase(
+        POST,
+        operators(412),
+        note="tus creation without Tus-Resumable: 412 for every operator after the role check "
+        "(the protocol: tests/storage/test_upload_tus.py).",
+    ),  # fmt: skip
+    "api:upload": ApiCase(
+        DELETE,
+        {**owned_write(412), TEAMMATE: 404, VIEWER: 404},
+        kwargs=lambda w: {"code": w.upload.code},
+        note="tus termination without Tus-Resumable: 412 for those who may; an upload is its "
+        "owner's (and admins'), like the page's sessions.",
+    ),  # fmt: skip
+    "api:volumes": ApiCase(
+        POST,
+        operators(400),
+        data=lambda w: {"host": str(w.host.code), "name": "bad name!", "size": "1"},
+        note="A name the page's form refuses: 400 for every operator (GET: tests/api/"
+        "test_storage_api.py).",
+    ),
+    "api:volume": ApiCase(
+        DELETE,
+        owned_write(400),
+        kwargs=volume,
+        data=lambda w: {"confirm": "wrong"},
+        note="The wrong name typed: 400 for whoever may destroy it (GET is owned_read(200)).",
+    ),
+    "api:isos": ApiCase(
+        POST,
+        operators(400),
+        data=lambda w: {"host": str(w.host.code), "url": "not a url"},
+        note="A URL the page's form refuses: 400 for every operator.",
+    ),
+    "api:iso": ApiCase(
+        DELETE,
+        owned_write(400),
+        kwargs=iso,
+        data=lambda w: {"confirm": "wrong"},
+        note="The wrong file name typed: 400 for whoever may delete it.",
+    ),
     # --- issue 15: domains ---
+    "api:domain-templates": ApiCase(GET, reads(200)),
+    "api:domain-template": ApiCase(GET, owned_read(200), kwargs=_template),
+    "api:domain-make-template": ApiCase(
+        POST,
+        owned_write(400),
+        kwargs=domain,
+        data=lambda w: {"confirm": "not its name"},
+        note="The typed confirmation is wrong: 400 for whoever may act.",
+    ),
+    "api:domain-template-clones": ApiCase(
+        POST,
+        owned_write(400),
+        kwargs=_template,
+        data=lambda w: {"name": "web-{n}", "count": 2},
+        note="tpl1 has no volumes (the form: it can make no clone): 400 for every operator who "
+        "sees it; carol does not (404).",
+    ),
+    "api:domain-promote": ApiCase(
+        POST,
+        owned_write(409),
+        kwargs=domain,
+        note="web1's disk is not a clone: nothing to promote (409) for whoever may act.",
+    ),
+    "api:domains": ApiCase(
+        POST,
+        operators(400),
+        data=lambda w: {"name": "bad name!"},
+        note="A POST with a name the form refuses: 400 for every operator (GET is reads(200)).",
+    ),
+    "api:domain": ApiCase(GET, owned_read(200), kwargs=domain),
+    "api:domain-action": ApiCase(
+        POST,
+        owned_write(409),
+        kwargs=lambda w: {"code": w.domain.code, "action": "shutdown"},
+        note="web1 is not running: shutdown is refused in its state (409) for whoever may act.",
+    ),
+    "api:domain-vnc": ApiCase(GET, owned_read(200), kwargs=domain),
+    "api:domain-versions": ApiCase(GET, owned_read(200), kwargs=domain),
+    "api:domain-version": ApiCase(
+        GET,
+        owned_read(200),
+        kwargs=lambda w: {"code": w.domain.code, "number": 1},
+        data=lambda w: {"diff": 1},
+    ),
+    "api:domain-restore": ApiCase(
+        POST,
+        owned_write(201),
+        kwargs=lambda w: {"code": w.domain.code, "number": 1},
+        note="Each writer stores version 1 again as a new version (no job).",
+    ),
+    "api:domain-snapshots": ApiCase(GET, owned_read(200), kwargs=domain),
+    "api:domain-snapshot": ApiCase(
+        DELETE,
+        owned_write(404),
+        kwargs=lambda w: {"code": w.domain.code, "name": "nosuch"},
+        note="No such snapshot: 404 once the domU may be written (viewer, read token: 403).",
+    ),
+    "api:domain-rollback": ApiCase(
+        POST,
+        owned_write(400),
+        kwargs=lambda w: {"code": w.domain.code, "name": _snap(w)},
+        data=lambda w: {"confirm": "not its name"},
+        note="The typed confirmation is wrong: 400 for whoever may act.",
+    ),
+    "api:domain-migrate": ApiCase(
+        POST,
+        owned_write(400),
+        kwargs=domain,
+        data=lambda w: {"target": ""},
+        note="No target: 400 for whoever may act.",
+    ),
+    "api:domain-migrate-checks": ApiCase(
+        GET,
+        {**owned_write(200), READ_TOKEN: 200},
+        kwargs=domain,
+        data=lambda w: {"target": str(w.local.code)},
+        note="Like the migrate dialog: only those who may move it (a read token may read).",
+    ),
 }
 
 
