@@ -6,7 +6,12 @@ Seeds 50 hosts × 40 domUs × 1,000 jobs into a fresh SQLite DB, then times
 and counts the SQL queries of the GET with 40 and with 10 domUs per host (it must not grow).
 Targets: GET / ≤ 1.5× the in-memory render; the same query count for both sizes.
 
+Then (issue 16) the domU list's first page the same way at 100, 1,000 and 2,000 domUs (the
+same hosts, domUs re-seeded per size): GET /domains/ against rendering domains/list.html from
+its context in memory. Target ≤ 1.5×, and flat: the page at 2,000 costs what it costs at 100.
+
     .venv/bin/python bench/dashboard.py [--hosts 50] [--domains 40] [--jobs 1000] [--rounds 40]
+                                        [--list-sizes 100,1000,2000] [--list-only]
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ def main() -> None:
     parser.add_argument("--domains", type=int, default=40, help="domUs per host")
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--list-sizes", default="100,1000,2000", help="domU list sizes ('' skips)")
+    parser.add_argument("--list-only", action="store_true", help="skip the dashboard part")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="xenpanel-bench-dash-"))
@@ -46,6 +53,14 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     user = seed(args.hosts, args.domains, args.jobs)
+    if not args.list_only:
+        dashboard(user, args)
+    sizes = [int(n) for n in args.list_sizes.split(",") if n.strip()]
+    if sizes:
+        measure_list(user, sizes, args.hosts, args.rounds)
+
+
+def dashboard(user, args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]
     server, memory, queries = measure(user, args.rounds)
     print(f"hosts {args.hosts}, domUs {args.hosts * args.domains}, jobs {args.jobs}")
     print(f"GET /            median {server * 1000:7.2f} ms  ({queries} SQL queries)")
@@ -202,6 +217,89 @@ def measure(user, rounds: int) -> tuple[float, float, int]:  # type: ignore[no-u
         render_to_string("dashboard.html", context, request=request)
         memory.append(time.perf_counter() - started)
     return statistics.median(server), statistics.median(memory), len(executed)
+
+
+# --- the domU list (issue 16) ---------------------------------------------------------------------
+
+
+def reseed_domains(user, total: int, n_hosts: int) -> None:  # type: ignore[no-untyped-def]
+    """Replace every domU with `total` of them spread over the hosts (states as in seed())."""
+    from domains.models import Domain, DomainState
+    from hosts.models import Host
+
+    states = [DomainState.RUNNING, DomainState.BLOCKED, DomainState.NOT_RUNNING, DomainState.PAUSED]
+    Domain.objects.all().delete()
+    hosts = list(Host.objects.order_by("pk")[:n_hosts])
+    Domain.objects.bulk_create(
+        Domain(
+            host=hosts[i % len(hosts)],
+            name=f"d{i % len(hosts)}-{i // len(hosts)}",
+            owner=user,
+            memory_mb=512,
+            vcpus=1,
+            vnc_display=i // len(hosts) + 1,
+            state=states[i % len(states)],
+            domid=i + 1,
+        )
+        for i in range(total)
+    )
+
+
+def measure_list(user, sizes: list[int], n_hosts: int, rounds: int) -> None:  # type: ignore[no-untyped-def]
+    """GET /domains/ (first page) against rendering its template from memory, per size."""
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.db import connection
+    from django.http import QueryDict
+    from django.template.loader import render_to_string
+    from django.test import Client, RequestFactory
+    from django.urls import resolve
+
+    from domains.listing_views import list_context
+
+    client = Client()
+    client.force_login(user)
+    first: dict[int, float] = {}
+    executed: list[str] = []
+
+    def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        executed.append(sql)
+        return execute(sql, params, many, context)
+
+    for size in sizes:
+        reseed_domains(user, size, n_hosts)
+        client.get("/domains/")
+        executed.clear()
+
+        with connection.execute_wrapper(count):
+            response = client.get("/domains/")
+        assert response.status_code == 200, response.status_code
+        request = RequestFactory().get("/domains/")
+        request.user = user
+        request.session = client.session
+        request._messages = FallbackStorage(request)  # noqa: SLF001
+        request.htmx = False  # type: ignore[attr-defined]
+        request.resolver_match = resolve("/domains/")
+        context = list_context(user, QueryDict())
+        server, memory = [], []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            client.get("/domains/")
+            server.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            render_to_string("domains/list.html", context, request=request)
+            memory.append(time.perf_counter() - started)
+        s, m = statistics.median(server), statistics.median(memory)
+        first[size] = s
+        print(
+            f"domU list, {size:5d} domUs: GET /domains/ {s * 1000:6.2f} ms, in memory "
+            f"{m * 1000:6.2f} ms, ratio {s / m:5.2f}x (target <= 1.5x), "
+            f"{len(response.content) / 1024:.0f} KiB, {len(executed)} SQL queries"
+        )
+    smallest = min(first)
+    for size in sorted(first):
+        print(
+            f"domU list at {size} / at {smallest}: {first[size] / first[smallest]:.2f}x (flat: ~1)"
+        )
 
 
 if __name__ == "__main__":

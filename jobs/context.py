@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+
+from django.db import connection
 
 from jobs.choices import StepStatus
 from jobs.models import Job, JobStep
@@ -15,6 +19,8 @@ if TYPE_CHECKING:
     from django.db.models import Model
 
     from dom0.transport import Result, Transport
+
+log = logging.getLogger(__name__)
 
 OUTPUT_TAIL = 8 * 1024
 PROGRESS_INTERVAL = 0.25
@@ -49,17 +55,76 @@ class JobContext:
         self._seq = job.steps.count() if job.attempt > 1 else 0
         # The runner has just written "Started"; the first progress write can wait a moment.
         self._last_progress_write = time.monotonic()
+        self._pending: tuple[int, str] | None = None
+        self._progress_lock = threading.Lock()  # guards _pending, _timer, _closed
+        self._write_lock = threading.Lock()  # one progress UPDATE at a time
+        self._timer: threading.Timer | None = None
+        self._closed = False
         self._last_cancel_check = time.monotonic()
 
     # --- reporting ------------------------------------------------------------------------------
     def progress(self, percent: int | float, message: str = "", *, force: bool = False) -> None:
-        """Report progress; writes are coalesced to a few a second (pages poll once a second)."""
+        """Report progress; writes are coalesced to a few a second (pages poll once a second).
+
+        An update inside the coalescing window is not dropped: it is written when the window
+        ends (a timer), before the next step starts, or when the job ends — whichever is first.
+        Otherwise `progress(30, "Asking the guest to shut down")` just after the job started
+        would leave the page at 0 % / "Started" for the whole command that follows.
+        """
         percent = max(0, min(100, int(percent)))
-        self.job.progress, self.job.message = percent, message[:300]
-        now = time.monotonic()
-        if force or now - self._last_progress_write >= PROGRESS_INTERVAL:
-            self._last_progress_write = now
-            Job.objects.filter(pk=self.job.pk).update(progress=percent, message=message[:300])
+        message = message[:300]
+        self.job.progress, self.job.message = percent, message
+        with self._progress_lock:
+            self._pending = (percent, message)
+            if not force and time.monotonic() - self._last_progress_write < PROGRESS_INTERVAL:
+                self._flush_at_window_end()
+                return
+        self._flush_progress()
+
+    def _flush_progress(self, *, wait: bool = False) -> None:
+        """Write the pending progress, if any.
+
+        Writes are serialised by `_write_lock` and each takes the newest pending value when it
+        starts, so the row ends with the last value reported. The job's own thread never waits
+        for the lock (`wait` is only for the timer and for close()): the timer's UPDATE may be
+        waiting on a row lock that the job's thread holds in a transaction, and waiting for it
+        would deadlock; a timer writes the value instead.
+        """
+        if not self._write_lock.acquire(blocking=wait):
+            with self._progress_lock:
+                self._flush_at_window_end()
+            return
+        try:
+            while True:
+                with self._progress_lock:
+                    pending, self._pending = self._pending, None
+                    if pending is None:
+                        return
+                    self._last_progress_write = time.monotonic()
+                Job.objects.filter(pk=self.job.pk).update(progress=pending[0], message=pending[1])
+        finally:
+            self._write_lock.release()
+
+    def _flush_at_window_end(self) -> None:
+        """Start the timer that writes the pending progress when the window ends (lock held)."""
+        if self._timer is not None or self._closed:
+            return
+        delay = max(0.0, self._last_progress_write + PROGRESS_INTERVAL - time.monotonic())
+        self._timer = threading.Timer(delay, self._flush_from_timer)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _flush_from_timer(self) -> None:
+        with self._progress_lock:
+            self._timer = None  # a value reported from now on needs a timer of its own
+            if self._closed:
+                return
+        try:
+            self._flush_progress(wait=True)
+        except Exception:  # the next step or the end of the job writes it again
+            log.warning("writing the progress of job %s failed", self.job.pk, exc_info=True)
+        finally:
+            connection.close()  # this thread's own connection; the thread ends here
 
     def secret(self, value: str) -> None:
         """Never write `value` into a step's argv or output."""
@@ -83,6 +148,8 @@ class JobContext:
     @contextmanager
     def step(self, label: str, argv: Sequence[str] | None = None) -> Iterator[JobStep]:
         """Record a step; it is marked failed if the block raises."""
+        # A coalesced progress update describes what this step is about to do: show it now.
+        self._flush_progress()
         self._seq += 1
         record = JobStep.objects.create(
             job=self.job,
@@ -161,6 +228,13 @@ class JobContext:
         return result
 
     def close(self) -> None:
+        with self._progress_lock:
+            self._closed, timer = True, self._timer
+        if timer is not None:
+            timer.cancel()
+            timer.join()
+        # The last value reported is the one a failed or cancelled job is left showing.
+        self._flush_progress(wait=True)
         transports, self._transports = list(self._transports.values()), {}
         for transport in transports:
             transport.close()
