@@ -71,7 +71,9 @@ def owned_for_user(qs: QuerySet[M], user: User) -> QuerySet[M]:
         return qs
     if not user.is_authenticated:
         return qs.none()
-    return qs.filter(Q(owner=user) | Q(team__in=user.groups.all()))  # type: ignore[union-attr]
+    # The panel's user model is auth.User (which has groups); the parameter's type names the
+    # abstract base, which does not.
+    return qs.filter(Q(owner=user) | Q(team__in=user.groups.all()))  # type: ignore[attr-defined]
 
 
 def get_owned_for_user(qs: QuerySet[M], user: User, code: str, *, write: bool = False) -> M:

@@ -35,8 +35,8 @@ class SizeField(forms.CharField):
     def prepare_value(self, value: Any) -> Any:
         return human_bytes(value) if isinstance(value, int) else value
 
-    def to_python(self, value: Any) -> int | None:
-        text = super().to_python(value).strip()
+    def to_python(self, value: Any) -> int | None:  # type: ignore[override]  # a size, not text
+        text = (super().to_python(value) or "").strip()
         if not text:
             return None
         try:
@@ -172,8 +172,11 @@ class AuditEntryAdmin(ReadOnlyAdmin):
         if "address" in request.GET and not _is_ip(request.GET["address"]):
             # The admin filters on any field named in the query; a value that is no address
             # would fail only while the list runs (PostgreSQL's inet), as a server error.
-            request.GET = request.GET.copy()
-            del request.GET["address"]
+            query = request.GET.copy()
+            del query["address"]
+            # django-stubs types request.GET as immutable; replacing it with a changed copy is
+            # what Django allows (and the admin reads it again from the request).
+            request.GET = query  # type: ignore[assignment]
         return super().changelist_view(request, extra_context)
 
 

@@ -17,10 +17,13 @@ class BoundedLookupsMixin:
     the query and fails there (SQLite: OverflowError) instead of being refused as a bad lookup.
     """
 
-    model: type[models.Model]
+    model: type[Any]  # ModelAdmin's, whose type names the model; type[Model] would clash
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         for key, value in request.GET.items():
+            # A key given without a value reads as [] (MultiValueDict); no number to check.
+            if not isinstance(value, str):
+                continue
             if _integer_field(self.model, key.split("__")[0]) and not fits_int64(value):
                 return HttpResponseRedirect(f"{request.path}?{ERROR_FLAG}=1")
         return super().changelist_view(request, extra_context)  # type: ignore[misc]

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
@@ -80,7 +80,7 @@ def record(
     request = request or _request.get()
     actor = actor or _user_of(request)
     if target is not None:
-        target_type = target_type or target._meta.verbose_name
+        target_type = target_type or str(target._meta.verbose_name)
         target_label = target_label or str(target)
     url = ""
     if target is not None and hasattr(target, "get_absolute_url"):
@@ -165,9 +165,10 @@ def _names(model: type[Model], pks: Iterable[Any] | None) -> list[str]:
     if model is Group:
         return sorted(Group.objects.filter(pk__in=pks).values_list("name", flat=True))
     if model is get_user_model():
-        return sorted(str(u) for u in model.objects.filter(pk__in=pks))
+        return sorted(str(u) for u in model._default_manager.filter(pk__in=pks))
+    # The other relations connected below are a user's and a group's permissions.
     return sorted(
-        f"{p.content_type.app_label}.{p.codename}" for p in model.objects.filter(pk__in=pks)
+        f"{p.content_type.app_label}.{p.codename}" for p in Permission.objects.filter(pk__in=pks)
     )
 
 

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.db.models import Model, Q, QuerySet, Sum
 
@@ -115,14 +116,21 @@ def quotas_for(user: Any) -> list[Quota]:
 def _scope_filter(quota: Quota) -> Q:
     if quota.user_id:
         return Q(owner_id=quota.user_id)
-    members = quota.team.user_set.all()
+    members = _team(quota).user_set.all()
     return Q(owner__in=members) | Q(team_id=quota.team_id)
 
 
 def _scope_label(quota: Quota) -> str:
-    if quota.user_id:
+    if quota.user is not None:  # no query when user_id is None
         return f"user {quota.user.get_username()}"
-    return f"team {quota.team.name}"
+    return f"team {_team(quota).name}"
+
+
+def _team(quota: Quota) -> Group:
+    """The team of a quota that has no user (the `quota_user_xor_team` constraint)."""
+    if quota.team is None:
+        raise ValueError(f"Quota {quota.pk} has neither a user nor a team.")
+    return quota.team
 
 
 def _sum(qs: QuerySet[Any], field: str) -> int:

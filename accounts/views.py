@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
-from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
-from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from accounts import access
+from accounts.http import PanelRequest
+from accounts.listing import Listing
 from accounts.models import AuditAction, AuditEntry
 
-PAGE_SIZE = 50
+PAGE_SIZE = 50  # accounts.listing.PAGE_SIZE, the size of every list's page
 
 
 def _day(value: str, *, end: bool) -> datetime | None:
@@ -61,22 +61,30 @@ def filtered_entries(params: dict[str, str]) -> QuerySet[AuditEntry]:
     return qs
 
 
-def audit_list(request: HttpRequest) -> HttpResponse:
+#: The audit list's sortable columns ("-time", newest first, unless asked otherwise).
+AUDIT_SORTS = {
+    "time": ("created_at",),
+    "who": ("actor_name", "created_at"),
+    "what": ("action", "created_at"),
+    "target": ("target_type", "target_label", "created_at"),
+    "address": ("address", "created_at"),
+}
+FILTERS = ("actor", "action", "target", "address", "since", "until")
+
+
+def audit_list(request: PanelRequest) -> HttpResponse:
     access.require_admin(request.user)
-    params = {
-        k: request.GET.get(k, "")
-        for k in ("actor", "action", "target", "address", "since", "until")
-    }
-    page = Paginator(filtered_entries(params), PAGE_SIZE).get_page(request.GET.get("page"))
-    query = urlencode({k: v for k, v in params.items() if v})
+    listing = Listing(request, filters=FILTERS, sorts=AUDIT_SORTS, default="-time")
+    page = listing.paginate(filtered_entries(listing.params))
     context = {
         "page": page,
-        "params": params,
-        "query": query,
+        "listing": listing,
+        "params": listing.params,
         "actions": AuditAction.choices,
+        # Suggestions for the Who field; a panel with more users still filters by any name.
         "usernames": get_user_model()
         .objects.order_by("username")
-        .values_list("username", flat=True),
+        .values_list("username", flat=True)[:500],
     }
     template = "audit/_rows.html" if request.htmx else "audit/list.html"
     return render(request, template, context)

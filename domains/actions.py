@@ -8,7 +8,7 @@ from domains import quotas as domain_quotas
 from domains.models import Domain
 from hosts.models import Host
 from jobs.choices import ACTIVE_JOB_STATUSES
-from jobs.enqueue import Target, enqueue
+from jobs.enqueue import enqueue_on, enqueue_on_host
 from jobs.models import Job
 
 CREATE = "domain.create"
@@ -69,13 +69,7 @@ def queue(
             creating=kind == CREATE,
             new_volume=bool((params or {}).get("new_volume")),
         )
-    return enqueue(
-        kind,
-        title=title,
-        targets=[Target.locking("domain", domain), Target("host", domain.host)],
-        user=user,
-        params={"domain_id": domain.pk, **(params or {})},
-    )
+    return enqueue_on(kind, "domain", domain, title=title, user=user, params=params)
 
 
 def autostart_key(host: Host) -> str:
@@ -84,22 +78,14 @@ def autostart_key(host: Host) -> str:
 
 def queue_autostart(host: Host, domain_ids: list[int], *, reason: str) -> Job:
     """Queue one job that starts these domUs in this order, with their delays between them."""
-    return enqueue(
-        AUTOSTART,
-        title=f"Autostart domUs on {host.name}",
-        targets=[Target("host", host, lock=autostart_key(host))],
-        params={"domain_ids": domain_ids, "reason": reason},
-    )
+    title, params = f"Autostart domUs on {host.name}", {"domain_ids": domain_ids, "reason": reason}
+    return enqueue_on_host(AUTOSTART, host, key=autostart_key(host), title=title, params=params)
 
 
 def queue_import(host: Host, name: str, *, user: Any) -> Job:
-    return enqueue(
-        IMPORT,
-        title=f"Import {name} from {host.name}",
-        targets=[Target("host", host, lock=f"import:{host.pk}:{name}", label=name)],
-        user=user,
-        params={"name": name},
-    )
+    key, title = f"import:{host.pk}:{name}", f"Import {name} from {host.name}"
+    params = {"name": name}
+    return enqueue_on_host(IMPORT, host, key=key, title=title, label=name, user=user, params=params)
 
 
 def active_job(domain: Domain) -> Job | None:

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from accounts import access, quotas
+from accounts.widgets import style_field
 from dom0 import validate
 from dom0.errors import ValidationError as Dom0ValidationError
 from domains import cfg, macs
@@ -81,15 +82,7 @@ class UsableChoiceField(forms.ModelChoiceField):
 
 
 def _css(field: forms.Field) -> None:
-    widget = field.widget
-    if isinstance(widget, forms.CheckboxInput):
-        widget.attrs.setdefault("class", "form-check-input")
-    elif isinstance(widget, forms.RadioSelect):
-        widget.attrs.setdefault("class", "form-check-input")
-    elif isinstance(widget, forms.Select):
-        widget.attrs.setdefault("class", "form-select form-select-sm")
-    else:
-        widget.attrs.setdefault("class", "form-control form-control-sm")
+    style_field(field)
 
 
 def new_dataset(host: Host, name: str) -> str:
@@ -221,24 +214,26 @@ class DomainForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.suggested = self._suggest()
-        self.host = host or self._chosen_host()
+        # Not `self.host`: that name is the form's `host` field (a template's `form.host` is
+        # its BoundField); this is the Host the page is about.
+        self.target_host = host or self._chosen_host()
         self.settings: cfg.Settings | None = None
         self.dataset = ""
         for field in self.fields.values():
             _css(field)
-        if self.host is not None:
-            self.initial.setdefault("host", self.host.code)
-            self.initial.setdefault("bridge", self.host.default_bridge)
-            self.initial.setdefault("vnc_listen", self.host.vnc_listen)
+        if self.target_host is not None:
+            self.initial.setdefault("host", self.target_host.code)
+            self.initial.setdefault("bridge", self.target_host.default_bridge)
+            self.initial.setdefault("vnc_listen", self.target_host.vnc_listen)
             # Offered: what can serve the new domU. A visible but unusable choice (a volume in
             # use, an ISO that failed or is still arriving) is refused with the reason.
-            volumes = access.owned_for_user(Volume.objects.filter(host=self.host), user)
+            volumes = access.owned_for_user(Volume.objects.filter(host=self.target_host), user)
             volume_field = self.fields["volume"]
             assert isinstance(volume_field, UsableChoiceField)
             volume_field.queryset = volumes.filter(state=Volume.State.READY, domains__isnull=True)
             volume_field.visible, volume_field.why_not = volumes, _volume_unusable
             isos = access.owned_for_user(
-                IsoImage.objects.filter(host=self.host).select_related("host"), user
+                IsoImage.objects.filter(host=self.target_host).select_related("host"), user
             )
             iso_field = self.fields["iso"]
             assert isinstance(iso_field, UsableChoiceField)
@@ -275,7 +270,7 @@ class DomainForm(forms.Form):
         }
         for resource, amount in wanted.items():
             try:
-                quotas.check(self.user, **{resource: amount})
+                quotas.check(self.user, exclude=None, **{resource: amount})
             except quotas.QuotaExceeded as exc:
                 self.add_error(self.QUOTA_FIELDS[resource], str(exc))
 
@@ -295,7 +290,7 @@ class DomainForm(forms.Form):
 
     @property
     def facts(self) -> dict[str, Any]:
-        return (self.host.facts or {}) if self.host else {}
+        return (self.target_host.facts or {}) if self.target_host else {}
 
     def _memory_help(self) -> str:
         free = self.facts.get("free_memory_mib")
@@ -321,8 +316,10 @@ class DomainForm(forms.Form):
 
     def clean_name(self) -> str:
         name = self._check(validate.domain_name, self.cleaned_data["name"])
-        if self.host is not None and name in host_domain_names(self.host):
-            raise forms.ValidationError(f"A domain named {name} already exists on {self.host}.")
+        if self.target_host is not None and name in host_domain_names(self.target_host):
+            raise forms.ValidationError(
+                f"A domain named {name} already exists on {self.target_host}."
+            )
         return name
 
     def clean_memory_mb(self) -> int:
@@ -330,7 +327,7 @@ class DomainForm(forms.Form):
         free = self.facts.get("free_memory_mib")
         if free is not None and value > free:
             raise forms.ValidationError(
-                f"Only {free} MiB of the hypervisor's memory is free on {self.host} "
+                f"Only {free} MiB of the hypervisor's memory is free on {self.target_host} "
                 "(from its last refresh): give the domU less, or stop another one."
             )
         return self._check(validate.memory_mb, value, validate.MAX_MEMORY_MB, "memory")
@@ -344,9 +341,9 @@ class DomainForm(forms.Form):
 
     def clean_vnc_listen(self) -> str:
         value = self._check(validate.vnc_listen, self.cleaned_data["vnc_listen"], "vnc_listen")
-        if self.host is not None:  # issue 18: beyond loopback only by an admin, per host
-            kept = vnc_exposure.kept_values(self.host)
-            refused = vnc_exposure.refusal(value, user=self.user, host=self.host, kept=kept)
+        if self.target_host is not None:  # issue 18: beyond loopback only by an admin, per host
+            kept = vnc_exposure.kept_values(self.target_host)
+            refused = vnc_exposure.refusal(value, user=self.user, host=self.target_host, kept=kept)
             if refused:
                 raise forms.ValidationError(refused)
         return value
@@ -441,7 +438,7 @@ class DomainForm(forms.Form):
     # --- what the config will be --------------------------------------------------------------
     def build_settings(self, data: dict[str, Any] | None = None) -> cfg.Settings | None:
         """Return the settings from whatever is valid so far (for the live preview too)."""
-        if self.host is None:
+        if self.target_host is None:
             return None
         data = data if data is not None else getattr(self, "cleaned_data", {})
         raw = self.data if self.is_bound else {}
@@ -461,14 +458,14 @@ class DomainForm(forms.Form):
             volume = pick("volume", None)
             disk_path = volume.device_path if volume else None
         else:
-            self.dataset = new_dataset(self.host, name)
+            self.dataset = new_dataset(self.target_host, name)
             disk_path = f"/dev/zvol/{self.dataset}"
         iso = pick("iso", None)
-        taken = Domain.objects.filter(host=self.host).values_list("vnc_display", flat=True)
+        taken = Domain.objects.filter(host=self.target_host).values_list("vnc_display", flat=True)
         vnc_on = data["vnc_enabled"] if "vnc_enabled" in data else not self.is_bound
         guest_type = pick("guest_type", raw.get("guest_type") or GuestType.HVM)
         pvh = guest_type == GuestType.PVH
-        bridge = pick("bridge", self.host.default_bridge)
+        bridge = pick("bridge", self.target_host.default_bridge)
         mac = pick("mac", self.initial.get("mac")) or None
         return cfg.Settings(
             name=name,
@@ -476,9 +473,9 @@ class DomainForm(forms.Form):
             vcpus=int(pick("vcpus", 1)),
             disk_path=disk_path,
             iso_path=iso.path if iso else None,
-            bridge=pick("bridge", self.host.default_bridge),
+            bridge=pick("bridge", self.target_host.default_bridge),
             vnc_enabled=bool(vnc_on),
-            vnc_listen=pick("vnc_listen", self.host.vnc_listen),
+            vnc_listen=pick("vnc_listen", self.target_host.vnc_listen),
             vnc_display=cfg.next_display(taken),
             vnc_password=pick("vnc_password", raw.get("vnc_password", "")),
             serial_pty=bool(data.get("serial_pty", not self.is_bound)),
@@ -490,9 +487,9 @@ class DomainForm(forms.Form):
 
     def config_file(self) -> str:
         settings = self.settings or self.build_settings()
-        if self.host is None or settings is None:
+        if self.target_host is None or settings is None:
             return ""
-        return cfg.config_path(self.host.config_dir, settings.name)
+        return cfg.config_path(self.target_host.config_dir, settings.name)
 
     def _invalid(self) -> set[str]:
         """The fields refused so far (none for an unbound form, or before cleaning)."""

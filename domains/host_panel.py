@@ -13,7 +13,8 @@ from jobs.models import Job
 
 
 def host_domains_context(request: HttpRequest, host: Host) -> dict[str, object]:
-    domains = list(domains_for_user(request.user).filter(host=host))
+    # Each row shows its owner: one join, not one auth_user query per domU (issue 16).
+    domains = list(domains_for_user(request.user).filter(host=host).select_related("owner"))
     managed = set(Domain.objects.filter(host=host).values_list("name", flat=True))
     seen = [d for d in (host.facts or {}).get("domains", []) if d.get("domid") != 0]
     active = Job.objects.filter(status__in=ACTIVE_JOB_STATUSES)

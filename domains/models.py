@@ -120,6 +120,17 @@ class Domain(Owned):
     # Desired: set by start/create, cleared by shutdown/destroy; autostart looks at it.
     should_run = models.BooleanField(default=False)
 
+    # Runtime attributes. A page sets these on the rows it shows, per request; they are never
+    # stored. Bare annotations make no class attribute (Django sees no field; reading one that
+    # was not set still raises AttributeError): they only tell the type checker what is set.
+    #: A create that was cancelled before it made anything: the list offers Delete, not Start.
+    never_made: bool
+    #: The domU list (domains/listing.py): the running job's number and code, if any, and the
+    #: row's fingerprint (a hash of what the row shows; its poll sends changed rows only).
+    busy_job: int | None
+    busy_code: str | None
+    fingerprint: str
+
     class Meta:
         ordering = ["host__name", "name"]
         constraints = [
@@ -232,6 +243,12 @@ class DomainSnapshot(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     note = models.CharField(max_length=200, blank=True)
+
+    # Runtime attributes. A page sets these on the rows it shows, per request; they are never
+    # stored. Bare annotations make no class attribute (Django sees no field; reading one that
+    # was not set still raises AttributeError): they only tell the type checker what is set.
+    #: A queued or running job works on it (`domains.snapshots.context.busy_snapshots`).
+    busy: bool
 
     class Meta:
         ordering = ["domain", "-created_at"]

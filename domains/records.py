@@ -73,7 +73,7 @@ def sync_fields(domain: Domain, text: str) -> list[str]:
     extra_paths = values.pop("extra_disk_paths")
     nics = values.pop("nics")
     display = values["vnc_display"]
-    if display is not None and (
+    if isinstance(display, int) and (
         Domain.objects.filter(host=domain.host_id, vnc_display=display)
         .exclude(pk=domain.pk)
         .exists()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from domains import views
+from domains import listing_views, views
 from domains.clones import urls as clones_urls
 from domains.editing import urls as editing_urls
 from domains.migration import maintenance_urls
@@ -10,7 +10,9 @@ from domains.snapshots import urls as snapshots_urls
 
 app_name = "domains"
 urlpatterns = [
-    path("", views.domain_list, name="list"),
+    path("", listing_views.domain_list, name="list"),
+    path("changes/", listing_views.domain_list_changes, name="list_changes"),
+    path("bulk/", listing_views.domain_bulk, name="bulk"),
     path("new/", views.domain_new, name="new"),
     path("new/preview/", views.domain_preview, name="preview"),
     path("host/<uuid:code>/", views.host_panel, name="host_panel"),

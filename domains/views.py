@@ -2,52 +2,33 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts import access, audit, quotas
+from accounts import access
 from accounts.http import PanelRequest
-from accounts.models import AuditAction
 from dom0.errors import ParseError
-from domains import actions, cfg, history, records
+from domains import actions, cfg, flows, history, records
 from domains import vnc as vnc_info
-from domains.access import domains_for_user, get_domain_for_user, may_operate
-from domains.clones import logic as clones_logic
-from domains.forms import NEW, DomainForm, host_by_code, host_domain_names
+from domains.access import get_domain_for_user, may_operate
+from domains.forms import DomainForm, host_by_code, host_domain_names
 from domains.host_panel import host_domains_context
 from domains.models import Domain, DomainConfigVersion
 from hosts import access as host_access
-from hosts import vnc_exposure
-from hosts.models import Host
 from jobs.choices import ACTIVE_JOB_STATUSES
-from jobs.models import Job, JobTarget
-from storage.models import IsoImage, Volume
+from jobs.models import Job
+from storage.models import IsoImage
 
 GIB = 2**30
 
 
-# --- list, host panel ---------------------------------------------------------------------------
-
-
-def domain_list(request: PanelRequest) -> HttpResponse:
-    domains = list(domains_for_user(request.user).select_related("owner", "volume"))
-    active = _active_keys([d.lock_key for d in domains])
-    for d in domains:  # a cancelled create: offer Delete, not Start
-        d.never_made = records.never_made(d) and d.lock_key not in active
-    context = {
-        "domains": domains,
-        "watch_fast": bool(active),
-        "can_operate": access.can_operate(request.user),
-    }
-    template = "domains/_list_table.html" if request.htmx else "domains/list.html"
-    return render(request, template, context)
+# --- host panel (the list: listing_views.py) ------------------------------------------------
 
 
 def host_panel(request: HttpRequest, code: str) -> HttpResponse:
@@ -55,16 +36,6 @@ def host_panel(request: HttpRequest, code: str) -> HttpResponse:
     host = host_access.get_host_for_user(request.user, code)
     return render(
         request, "domains/_host_panel.html", {"host": host, **host_domains_context(request, host)}
-    )
-
-
-def _active_keys(keys: list[str]) -> set[str]:
-    if not keys:
-        return set()
-    return set(
-        JobTarget.objects.filter(
-            lock_key__in=keys, job__status__in=ACTIVE_JOB_STATUSES
-        ).values_list("lock_key", flat=True)
     )
 
 
@@ -97,58 +68,7 @@ def domain_preview(request: HttpRequest) -> HttpResponse:
 
 
 def _create(request: PanelRequest, form: DomainForm) -> Domain | None:
-    data = form.cleaned_data
-    host: Host = data["host"]
-    try:
-        with transaction.atomic():
-            volume = data["volume"] if data["disk"] != NEW else None
-            if data["disk"] == NEW:
-                volume = Volume.objects.create(
-                    host=host,
-                    dataset=form.dataset,
-                    size_bytes=data["disk_gib"],
-                    state=Volume.State.CREATING,
-                    owner=request.user,
-                )
-            settings = form.settings
-            assert settings is not None
-            domain = Domain.objects.create(
-                host=host,
-                name=data["name"],
-                owner=request.user,
-                memory_mb=data["memory_mb"],
-                vcpus=data["vcpus"],
-                volume=volume,
-                iso=data["iso"],
-                bridge=data["bridge"],
-                vnc_enabled=data["vnc_enabled"],
-                vnc_listen=data["vnc_listen"],
-                vnc_display=settings.vnc_display,
-                vnc_password=data["vnc_password"],
-                serial_pty=data["serial_pty"],
-                tablet=data["tablet"],
-                autostart=data["autostart"],
-                autostart_order=data["autostart_order"],
-                autostart_delay=data["autostart_delay"],
-            )
-            text = cfg.render(cfg.build(settings))
-            records.add_version(domain, text, author=request.user, note="Created")
-            actions.queue(
-                domain,
-                actions.CREATE,
-                f"Create {domain.name} on {host.name}",
-                user=request.user,
-                params={"new_volume": data["disk"] == NEW},
-            )
-    except IntegrityError:
-        # Two people took the same name or VNC display at once; the form shows it again.
-        form.add_error("name", "That name (or the VNC display) was just taken; try again.")
-        return None
-    except quotas.QuotaExceeded as exc:
-        # The form checked already; this is a second tab or a teammate using the team's share.
-        form.add_error(None, str(exc))
-        return None
-    return domain
+    return flows.create_domain(form, request.user)
 
 
 # --- detail, live part --------------------------------------------------------------------------
@@ -236,38 +156,23 @@ def domain_action(request: HttpRequest, code: str, action: str) -> HttpResponse:
     domain = get_domain_for_user(request.user, code, write=True)
     if action not in actions.LIFECYCLE:
         raise Http404("No such action")
-    kind, verb, params = actions.LIFECYCLE[action]
     try:
-        with transaction.atomic():
-            title = f"{verb} {domain.name}"
-            job = actions.queue(domain, kind, title, user=request.user, params=params)
-    except quotas.QuotaExceeded as exc:
-        messages.error(request, f"{domain.name} was not started. {exc}")
+        job = flows.queue_lifecycle(domain, action, request.user)
+    except flows.Refused as exc:
+        messages.error(request, str(exc))
         return redirect(domain)
-    messages.info(request, f"{verb} {domain.name}: job #{job.pk}.")
+    messages.info(request, f"{actions.LIFECYCLE[action][1]} {domain.name}: job #{job.pk}.")
     return redirect(domain)
 
 
 @require_POST
 def domain_finish_install(request: HttpRequest, code: str) -> HttpResponse:
     domain = get_domain_for_user(request.user, code, write=True)
-    text = records.current_text(domain)
-    if not cfg.has_cdrom(text):
-        messages.info(request, f"{domain.name}'s config has no cdrom any more.")
+    try:
+        job = flows.finish_install(domain, request.user)
+    except flows.Refused as exc:
+        messages.info(request, str(exc))
         return redirect(domain)
-    with transaction.atomic():
-        records.add_version(
-            domain,
-            cfg.without_cdrom(text),
-            author=request.user,
-            note="Finish install: removed the installer cdrom",
-        )
-        job = actions.queue(
-            domain,
-            actions.FINISH_INSTALL,
-            f"Finish installing {domain.name}",
-            user=request.user,
-        )
     messages.info(
         request, f"Removed the cdrom; re-creating {domain.name} from its disk (job #{job.pk})."
     )
@@ -277,45 +182,26 @@ def domain_finish_install(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def domain_cd_insert(request: HttpRequest, code: str) -> HttpResponse:
     domain = get_domain_for_user(request.user, code, write=True)
-    iso = (
-        access.owned_for_user(IsoImage.objects.filter(host=domain.host), request.user)
-        .filter(code=_uuid(request.POST.get("iso", "")), state=IsoImage.State.READY)
-        .first()
-    )
-    if iso is None:
-        messages.error(request, "Choose a ready ISO image from this host's library.")
-        return redirect(domain)
-    with transaction.atomic():
-        actions.queue(
-            domain,
-            actions.CD_INSERT,
-            f"Insert {iso.file_name} into {domain.name}",
-            user=request.user,
-            params={"iso_id": iso.pk},
-        )
+    try:
+        flows.insert_cd(domain, request.POST.get("iso", ""), request.user)
+    except flows.Refused as exc:
+        messages.error(request, str(exc))
     return redirect(domain)
 
 
 @require_POST
 def domain_delete(request: HttpRequest, code: str) -> HttpResponse:
     domain = get_domain_for_user(request.user, code, write=True)
-    if request.POST.get("confirm") != domain.name:
-        messages.error(request, f"Type the domU's name ({domain.name}) to delete it.")
-        return redirect(domain)
-    destroy_volume = bool(request.POST.get("destroy_volume")) and domain.volume is not None
-    blockers = clones_logic.delete_blockers(domain) if destroy_volume else []
-    if blockers:
-        # zfs would refuse the destroy after the domU and its config were already gone.
-        messages.error(request, f"Not deleted: {' '.join(blockers)}")
-        return redirect(domain)
-    with transaction.atomic():
-        job = actions.queue(
+    try:
+        job = flows.delete_domain(
             domain,
-            actions.DELETE,
-            f"Delete {domain.name}",
+            confirm=request.POST.get("confirm", ""),
+            destroy_volume=bool(request.POST.get("destroy_volume")),
             user=request.user,
-            params={"destroy_volume": destroy_volume},
         )
+    except flows.Refused as exc:
+        messages.error(request, str(exc))
+        return redirect(domain)
     messages.info(request, f"Deleting {domain.name} (job #{job.pk}).")
     return redirect(job)
 
@@ -355,35 +241,17 @@ def domain_restore(request: HttpRequest, code: str, number: int) -> HttpResponse
     version = DomainConfigVersion.objects.filter(domain=domain, number=number).first()
     if version is None:
         raise Http404("No such version")
-    refused = _restore_exposure_refusal(request, domain, version.text)
-    if refused:
-        messages.error(request, f"Version {number} was not restored: {refused}")
+    try:
+        restored = flows.restore_version(domain, version, user=request.user, request=request)
+    except flows.Refused as exc:
+        messages.error(request, str(exc))
         return redirect(f"{domain.get_absolute_url()}history/")
-    clashes = records.nic_clashes(domain, version.text)
-    text = records.with_fresh_macs(version.text, clashes) if clashes else version.text
-    with transaction.atomic():
-        if clashes:
-            new = records.add_version(
-                domain,
-                text,
-                author=request.user,
-                note=f"Restored version {version.number} with new MACs for "
-                f"{', '.join(clashes)} (now held by other domUs)",
-            )
-            messages.warning(
-                request,
-                f"Version {number} had {', '.join(clashes)}, which another domU now has: "
-                "those NICs got new MACs (MACs are unique across the panel).",
-            )
-        else:
-            new = history.restore(domain, version, author=request.user)
-        if domain.is_present:  # it runs with the settings it started with
-            Domain.objects.filter(pk=domain.pk).update(restart_pending=True)
-        audit.record(
-            AuditAction.CONFIG_RESTORE,
-            request=request,
-            target=domain,
-            details={"restored": number, "as_version": new.number, "host": domain.host.name},
+    new, clashes = restored.version, restored.clashes
+    if clashes:
+        messages.warning(
+            request,
+            f"Version {number} had {', '.join(clashes)}, which another domU now has: "
+            "those NICs got new MACs (MACs are unique across the panel).",
         )
     messages.success(
         request,
@@ -392,33 +260,11 @@ def domain_restore(request: HttpRequest, code: str, number: int) -> HttpResponse
     return redirect(f"{domain.get_absolute_url()}history/?a={new.number - 1}&b={new.number}")
 
 
-def _listen_of(text: str) -> str:
-    try:
-        return str(cfg.summary(cfg.parse(text)).get("vnc_listen") or "")
-    except ParseError:
-        return ""
-
-
-def _restore_exposure_refusal(request: HttpRequest, domain: Domain, text: str) -> str:
-    """Restoring an old version sets its vnclisten again: the same rule as the edit form."""
-    current = _listen_of(records.current_text(domain))
-    kept = vnc_exposure.kept_values(domain.host, current)
-    return vnc_exposure.refusal(_listen_of(text), user=request.user, host=domain.host, kept=kept)
-
-
 def _int(value: str | None, default: int) -> int:
     try:
         return int(value) if value else default
     except ValueError:
         return default
-
-
-def _uuid(value: str) -> uuid.UUID | None:
-    """Return `value` as a UUID, or None (which matches no row) for anything else."""
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
 
 
 # --- import -------------------------------------------------------------------------------------

@@ -89,6 +89,7 @@ def _refresh(ctx: JobContext, *, full: bool) -> str:
         facts = _facts(ctx, gathered)
         ctx.progress(40 if full else 70, "Reading xl list")
         _domains(ctx, host, facts, gathered)
+        host.facts = facts  # the poll steps (monitoring's sample) read this poll's memory
         if full:
             ctx.progress(60, "Checking Dom0 readiness")
             _gather_readiness(ctx, host, gathered)

@@ -134,14 +134,53 @@ def passthrough_advisory(virt_caps: set[str] | None) -> Item:
     )
 
 
+@dataclass(frozen=True)
+class _YesNo:
+    """A requirement that is met or not: what the item says when it is unknown, met or unmet."""
+
+    key: str
+    title: str
+    fix: str
+    unknown: str
+    passed: str
+    failed: str
+
+    def item(self, met: bool | None) -> Item:
+        if met is None:
+            return Item(self.key, self.title, UNKNOWN, self.unknown, self.fix)
+        if met:
+            return Item(self.key, self.title, PASS, self.passed)
+        return Item(self.key, self.title, FAIL, self.failed, self.fix)
+
+
+_PACKAGES = _YesNo(
+    key="xen_pkg",
+    title="Xen packages installed (xen-kernel, xen-tools)",
+    fix="pkg install xen-kernel xen-tools",
+    unknown="pkg did not answer.",
+    passed="pkg info -e xen-kernel xen-tools: installed.",
+    failed="xen-kernel or xen-tools is not installed.",
+)
+_TTYS = _YesNo(
+    key="ttys",
+    title="Xen console line xc0 in /etc/ttys",
+    fix="echo 'xc0 \"/usr/libexec/getty Pc\" xterm onifconsole secure' >> /etc/ttys",
+    unknown="/etc/ttys could not be read.",
+    passed="xc0 getty line present.",
+    failed="No xc0 line: no login on the Xen console.",
+)
+_LOG_DIR = _YesNo(
+    key="logdir",
+    title="Log directory /var/log/xen",
+    fix="mkdir -p /var/log/xen",
+    unknown="Could not check.",
+    passed="/var/log/xen exists.",
+    failed="/var/log/xen is missing.",
+)
+
+
 def _packages(g: Gathered) -> Item:
-    title = "Xen packages installed (xen-kernel, xen-tools)"
-    fix = "pkg install xen-kernel xen-tools"
-    if g.xen_pkgs_installed is None:
-        return Item("xen_pkg", title, UNKNOWN, "pkg did not answer.", fix)
-    if g.xen_pkgs_installed:
-        return Item("xen_pkg", title, PASS, "pkg info -e xen-kernel xen-tools: installed.")
-    return Item("xen_pkg", title, FAIL, "xen-kernel or xen-tools is not installed.", fix)
+    return _PACKAGES.item(g.xen_pkgs_installed)
 
 
 def _wired(g: Gathered) -> Item:
@@ -205,13 +244,7 @@ def _memorylocked(g: Gathered) -> Item:
 
 
 def _ttys(g: Gathered) -> Item:
-    title = "Xen console line xc0 in /etc/ttys"
-    fix = "echo 'xc0 \"/usr/libexec/getty Pc\" xterm onifconsole secure' >> /etc/ttys"
-    if g.ttys is None:
-        return Item("ttys", title, UNKNOWN, "/etc/ttys could not be read.", fix)
-    if _XC0_RE.search(g.ttys):
-        return Item("ttys", title, PASS, "xc0 getty line present.")
-    return Item("ttys", title, FAIL, "No xc0 line: no login on the Xen console.", fix)
+    return _TTYS.item(None if g.ttys is None else bool(_XC0_RE.search(g.ttys)))
 
 
 def _loader(g: Gathered) -> Item:
@@ -251,13 +284,7 @@ def _loader(g: Gathered) -> Item:
 
 
 def _log_dir(g: Gathered) -> Item:
-    title = "Log directory /var/log/xen"
-    fix = "mkdir -p /var/log/xen"
-    if g.log_dir_exists is None:
-        return Item("logdir", title, UNKNOWN, "Could not check.", fix)
-    if g.log_dir_exists:
-        return Item("logdir", title, PASS, "/var/log/xen exists.")
-    return Item("logdir", title, FAIL, "/var/log/xen is missing.", fix)
+    return _LOG_DIR.item(g.log_dir_exists)
 
 
 def _xencommons(g: Gathered) -> Item:

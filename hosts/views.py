@@ -5,14 +5,17 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import access
-from dom0.errors import Dom0Error
+from accounts.http import PanelRequest
+from accounts.listing import Listing
 from hosts import access as host_access
-from hosts.choices import Transport
+from hosts import actions
+from hosts.choices import HostStatus
 from hosts.connect import panel_key_path
 from hosts.forms import HostForm
 from hosts.jobs import REFRESH, queue_refresh
@@ -22,19 +25,38 @@ from jobs import access as job_access
 from jobs.choices import ACTIVE_JOB_STATUSES
 from jobs.models import Job
 
+#: The host list's sortable columns and the fields each orders by.
+HOST_SORTS = {
+    "name": ("name",),
+    "status": ("status", "name"),
+    "readiness": ("readiness_passed", "name"),
+    "xen": ("xen_version", "name"),
+    "memory": ("free_memory_mib", "name"),
+    "cpus": ("nr_cpus", "name"),
+    "domus": ("domu_count", "name"),
+    "refreshed": ("refreshed_at", "name"),
+}
+
 
 def host_list(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "hosts/list.html",
-        {
-            "hosts": host_access.hosts_for_user(request.user),
-            "is_admin": access.is_admin(request.user),
-        },
-    )
+    """Hosts, a page at a time: search by name or address, filter by status, sort by column."""
+    listing = Listing(request, filters=("q", "status"), sorts=HOST_SORTS, default="name")
+    # The rows show the summary columns a refresh keeps, never the facts/readiness JSON.
+    hosts = host_access.hosts_for_user(request.user).defer("facts", "readiness")
+    if listing.q:
+        hosts = hosts.filter(Q(name__icontains=listing.q) | Q(address__icontains=listing.q))
+    if listing.params["status"] in HostStatus.values:
+        hosts = hosts.filter(status=listing.params["status"])
+    context = {
+        "page": listing.paginate(hosts),
+        "listing": listing,
+        "statuses": HostStatus.choices,
+        "is_admin": access.is_admin(request.user),
+    }
+    return render(request, "hosts/list.html", context)
 
 
-def host_detail(request: HttpRequest, code: str) -> HttpResponse:
+def host_detail(request: PanelRequest, code: str) -> HttpResponse:
     host = host_access.get_host_for_user(request.user, code)
     context = _detail_context(request, host)
     template = "hosts/_detail_body.html" if request.htmx else "hosts/detail.html"
@@ -97,26 +119,19 @@ def host_create(request: HttpRequest) -> HttpResponse:
     access.require_admin(request.user)
     form = HostForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        host = form.save()
+        host, key = actions.save_host(form)
         messages.success(request, f"Host {host.name} added.")
-        if host.transport == Transport.SSH:
-            _fetch_key(request, host)
+        _key_message(request, key)
         return redirect(host)
     return render(request, "hosts/form.html", {"form": form, "public_key": _public_key()})
 
 
 def host_edit(request: HttpRequest, code: str) -> HttpResponse:
     host = host_access.get_host_for_user(request.user, code, write=True)
-    old_address = (host.address, host.ssh_port)
-    form = HostForm(request.POST or None, instance=host)
-    if host.transport == Transport.SIM:
-        form.fields["transport"].disabled = True
+    form = actions.edit_form(host, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        host = form.save()
-        if (host.address, host.ssh_port) != old_address and host.transport == Transport.SSH:
-            # A new address is a new machine as far as trust goes.
-            Host.objects.filter(pk=host.pk).update(host_key="", host_key_fingerprint="")
-            _fetch_key(request, host)
+        host, key = actions.save_host(form)
+        _key_message(request, key)
         messages.success(request, f"Host {host.name} saved.")
         return redirect(host)
     return render(request, "hosts/form.html", {"form": form, "host": host})
@@ -134,7 +149,7 @@ def host_refresh(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def host_fetch_key(request: HttpRequest, code: str) -> HttpResponse:
     host = host_access.get_host_for_user(request.user, code, write=True)
-    _fetch_key(request, host)
+    _key_message(request, actions.read_host_key(host))
     return redirect(host)
 
 
@@ -142,15 +157,9 @@ def host_fetch_key(request: HttpRequest, code: str) -> HttpResponse:
 def host_pin_key(request: HttpRequest, code: str) -> HttpResponse:
     host = host_access.get_host_for_user(request.user, code, write=True)
     expected = request.POST.get("fingerprint", "")
-    if not host.pending_host_key or expected != host.pending_host_key_fingerprint:
+    if not actions.pin_host_key(host, expected):
         messages.error(request, "The key changed since it was shown; fetch it again.")
         return redirect(host)
-    Host.objects.filter(pk=host.pk).update(
-        host_key=host.pending_host_key,
-        host_key_fingerprint=host.pending_host_key_fingerprint,
-        pending_host_key="",
-        pending_host_key_fingerprint="",
-    )
     messages.success(request, f"Pinned host key {expected} for {host.name}.")
     return redirect(host)
 
@@ -158,32 +167,17 @@ def host_pin_key(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def host_delete(request: HttpRequest, code: str) -> HttpResponse:
     host = host_access.get_host_for_user(request.user, code, write=True)
-    if request.POST.get("confirm") != host.name:
-        messages.error(request, f"Type the host name ({host.name}) to remove it from the panel.")
+    refusal = actions.removal_refusal(host, request.POST.get("confirm", ""))
+    if refusal:
+        messages.error(request, refusal)
         return redirect(host)
-    name = host.name
-    host.delete()
-    messages.success(request, f"Removed {name} from the panel. Nothing on the host was changed.")
+    messages.success(request, actions.remove_host(host))
     return redirect("hosts:list")
 
 
-def _fetch_key(request: HttpRequest, host: Host) -> None:
-    from dom0.transport import fetch_host_key
-
-    try:
-        info = fetch_host_key(host.address, host.ssh_port, timeout=10)
-    except (Dom0Error, ValueError, OverflowError) as exc:
-        # ValueError, OverflowError: an address or port saved before the form checked them.
-        messages.error(request, f"Could not read the SSH host key of {host.address}: {exc}")
-        return
-    Host.objects.filter(pk=host.pk).update(
-        pending_host_key=info.openssh_line, pending_host_key_fingerprint=info.fingerprint_sha256
-    )
-    messages.info(
-        request,
-        f"{host.address} offers host key {info.fingerprint_sha256}. Compare it with "
-        "`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the host, then confirm it.",
-    )
+def _key_message(request: HttpRequest, key: actions.KeyRead | None) -> None:
+    if key is not None:
+        (messages.info if key.ok else messages.error)(request, key.message)
 
 
 @require_POST

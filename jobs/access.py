@@ -8,10 +8,10 @@ from django.http import Http404
 
 from accounts import access
 from accounts.access import User
-from jobs.models import Job, JobTarget
+from jobs.models import Job, JobQuerySet, JobTarget
 
 
-def jobs_for_user(user: User) -> QuerySet[Job]:
+def jobs_for_user(user: User) -> JobQuerySet:
     """Jobs the user may see: all for admins, else theirs and those on objects they may see.
 
     Visibility follows the targets' objects (by content type and primary key), never a name: the
@@ -25,12 +25,12 @@ def jobs_for_user(user: User) -> QuerySet[Job]:
     return qs.filter(Q(requested_by=user) | Q(pk__in=_visible_target_jobs(user)))
 
 
-def _visible_target_jobs(user: User) -> QuerySet[JobTarget]:
+def _visible_target_jobs(user: User) -> QuerySet[JobTarget, int]:
     condition = Q(pk__in=[])
     for model, visible in access.visible_querysets(user):
         ct = ContentType.objects.get_for_model(model)
         condition |= Q(content_type=ct, object_id__in=visible.values("pk"))
-    return JobTarget.objects.filter(condition).values("job_id")
+    return JobTarget.objects.filter(condition).values_list("job_id", flat=True)
 
 
 def get_job_for_user(user: User, code: str) -> Job:

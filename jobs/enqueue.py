@@ -8,7 +8,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Model
@@ -68,7 +68,9 @@ def enqueue(
     The queue is the first target's own (`job_queue`) unless `queue` names one: a job that must
     run where a file of the web machine is (an uploaded ISO) asks for the central pool.
     """
-    requested_by = user if user is not None and user.is_authenticated else None
+    # Callers hand in `request.user` typed as the abstract base (`accounts.access.User`); signed
+    # in, it is the panel's user model, which `Job.requested_by` points at.
+    requested_by = user if isinstance(user, User) and user.is_authenticated else None
     queue = queue or queue_for(targets)
     job = Job.objects.create(
         kind=kind,
@@ -93,6 +95,58 @@ def enqueue(
     # The row is the outbox: if the broker is down now, the sweep sends the job later.
     transaction.on_commit(partial(outbox.send, job.pk, queue))
     return job
+
+
+def enqueue_on(
+    kind: str,
+    role: str,
+    obj: Model,
+    *,
+    title: str,
+    user: AbstractBaseUser | AnonymousUser | None = None,
+    params: dict[str, Any] | None = None,
+    label: str = "",
+    lock: bool = True,
+    also: Sequence[Target] = (),
+    queue: str | None = None,
+) -> Job:
+    """Queue a job on one object of a host: the shape of most jobs a page asks for.
+
+    The object is the first target, locked under its own `lock_key` as `role` (`lock=False` for
+    a job that only reads); its host (`obj.host`) is named, not locked, so the job shows on the
+    host's page and reaches it while jobs on other objects of that host run side by side. `also`
+    adds targets after these. The params carry `<role>_id` (the object's pk) besides `params`.
+    """
+    first = Target.locking(role, obj, label=label) if lock else Target(role, obj, label=label)
+    return enqueue(
+        kind,
+        title=title,
+        targets=[first, Target("host", obj.host), *also],  # type: ignore[attr-defined]
+        user=user,
+        params={f"{role}_id": obj.pk, **(params or {})},
+        queue=queue,
+    )
+
+
+def enqueue_on_host(
+    kind: str,
+    host: Model,
+    *,
+    key: str,
+    title: str,
+    user: AbstractBaseUser | AnonymousUser | None = None,
+    params: dict[str, Any] | None = None,
+    label: str = "",
+) -> Job:
+    """Queue a job on a host under a lock `key` of its own (one scan, one import of a name, one
+    PCI change at a time on that host), shown as `label`; the host's other jobs are not held."""
+    return enqueue(
+        kind,
+        title=title,
+        targets=[Target("host", host, lock=key, label=label)],
+        user=user,
+        params=params,
+    )
 
 
 def add_targets(job: Job, targets: Sequence[Target]) -> None:

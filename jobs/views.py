@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
@@ -12,21 +11,44 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from accounts import access
+from accounts.http import PanelRequest
+from accounts.listing import Listing
 from jobs import access as job_access
+from jobs.cancel import cancel_for_user
 from jobs.choices import JobStatus
-from jobs.enqueue import Target, enqueue, request_cancel
+from jobs.enqueue import Target, enqueue
 from jobs.models import JobTarget
-from jobs.registry import quiet_kinds, target_filters
+from jobs.registry import kinds, quiet_kinds, target_filters
+
+#: The jobs list's sortable columns ("-created", newest first, unless asked otherwise).
+JOB_SORTS = {
+    "id": ("id",),
+    "job": ("title",),
+    "target": ("target_label",),
+    "status": ("status", "created_at"),
+    "by": ("requested_by__username", "created_at"),
+    "created": ("created_at",),
+}
 
 
-def job_list(request: HttpRequest) -> HttpResponse:
+def job_list(request: PanelRequest) -> HttpResponse:
+    """Jobs a page at a time: status, kind, target filters and search, sort; all in the URL."""
+    listing = Listing(
+        request,
+        filters=("status", "kind", "target", "polls", *(f.param for f in target_filters())),
+        sorts=JOB_SORTS,
+        default="-created",
+    )
     jobs = job_access.jobs_for_user(request.user)
-    status = request.GET.get("status", "")
+    status = listing.params["status"]
     if status in JobStatus.values:
         jobs = jobs.filter(status=status)
+    kind = listing.params["kind"]
+    if kind:
+        jobs = jobs.filter(kind=kind)
     filters = []
     for spec in target_filters():
-        chosen = request.GET.get(spec.param, "")
+        chosen = listing.params[spec.param]
         if chosen:
             obj = (
                 spec.model._default_manager.filter(code=chosen).first()
@@ -35,23 +57,25 @@ def job_list(request: HttpRequest) -> HttpResponse:
             )
             jobs = jobs.on(obj) if obj is not None else jobs.none()
         filters.append({"spec": spec, "chosen": chosen, "choices": spec.choices()})
-    # No database stores or compares NUL characters: they are dropped from the search.
-    target = request.GET.get("target", "").replace("\x00", "").strip()
+    target = listing.params["target"]
     if target:
         jobs = jobs.filter(target_label__icontains=target)
-    polls = request.GET.get("polls") == "1"
-    if not polls:
+    polls = listing.params["polls"] == "1"
+    if not polls and kind not in quiet_kinds():
         # Beat polls every host each minute: those kinds are hidden unless asked for.
         jobs = jobs.exclude(kind__in=quiet_kinds())
     # The Host column: one query for the host targets of the whole page.
     hosts = Prefetch(
         "targets", queryset=JobTarget.objects.filter(role="host"), to_attr="host_targets"
     )
-    page = Paginator(jobs.prefetch_related(hosts), 50).get_page(request.GET.get("page"))
+    page = listing.paginate(jobs.prefetch_related(hosts))
     context = {
         "page": page,
+        "listing": listing,
         "statuses": JobStatus.choices,
         "status": status,
+        "kinds": sorted(kinds()),
+        "kind": kind,
         "filters": filters,
         "target": target,
         "polls": polls,
@@ -82,9 +106,7 @@ def job_progress(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def job_cancel(request: HttpRequest, code: str) -> HttpResponse:
     job = job_access.get_job_for_user(request.user, code)
-    if job.requested_by_id != request.user.pk:
-        access.require_admin(request.user)
-    if request_cancel(job):
+    if cancel_for_user(request.user, job):
         messages.info(request, f"Asked job #{job.pk} to stop.")
     else:
         messages.warning(request, f"Job #{job.pk} has already ended.")

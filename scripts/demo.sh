@@ -12,6 +12,8 @@ export XENPANEL_FETCH_ALLOW_PRIVATE=true
 XENPANEL_DEMO_ISO_URLS="$(.venv/bin/python scripts/demo_iso.py --urls --listen "$XENPANEL_DEMO_ISO_LISTEN")"
 export XENPANEL_DEMO_ISO_URLS
 .venv/bin/python manage.py migrate --noinput -v 0
+# Hashed, gzipped static files as production serves them (xenpanel/staticstorage.py).
+.venv/bin/python manage.py collectstatic --noinput -v 0
 .venv/bin/python manage.py demo_setup
 # However the demo stops (Ctrl-C, SIGTERM, the supervisor failing), switch the simulated Dom0s
 # off so no VNC server or QEMU of a demo domU outlives it.

@@ -9,8 +9,10 @@ from urllib.parse import unquote, urlsplit
 from django import forms
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.http import QueryDict
 
 from accounts import access, quotas
+from accounts.widgets import style_form
 from dom0 import sizes, validate
 from dom0.errors import ValidationError as Dom0ValidationError
 from hosts import access as host_access
@@ -37,14 +39,7 @@ class _StorageForm(forms.Form):
         self.fields["team"] = forms.ModelChoiceField(
             teams, required=False, help_text="Members of this group may see and use it too."
         )
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxInput):
-                widget.attrs.setdefault("class", "form-check-input")
-            elif isinstance(widget, forms.Select):
-                widget.attrs.setdefault("class", "form-select form-select-sm")
-            else:
-                widget.attrs.setdefault("class", "form-control form-control-sm")
+        style_form(self)
 
 
 class SizeField(forms.CharField):
@@ -57,7 +52,7 @@ class SizeField(forms.CharField):
 
     def to_python(self, value: Any) -> int | None:  # type: ignore[override]
         text = super().to_python(value)
-        if text in self.empty_values:
+        if text is None or text in self.empty_values:
             return None
         if len(text) > 32:
             raise forms.ValidationError("Must be a size such as 20, 1.5 or 1536M.")
@@ -126,7 +121,7 @@ def _show_quota(field: forms.Field, user: Any, resource: str) -> None:
 
 def _check_quota(user: Any, **wanted: int) -> None:
     try:
-        quotas.check(user, **wanted)
+        quotas.check(user, exclude=None, **wanted)
     except quotas.QuotaExceeded as exc:
         raise forms.ValidationError(str(exc)) from exc
 
@@ -139,6 +134,8 @@ class _IsoForm(_StorageForm):
         help_text="Optional: a SHA-256 or SHA-512 digest, or the image's line from CHECKSUM.SHA256 "
         "/ SHA256SUMS. Verified on the host; a mismatch marks the image bad.",
     )
+    #: The `checksum` field parsed: (algorithm, digest), ("", "") for none; set by a valid form.
+    checksum_spec: tuple[str, str]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -160,10 +157,10 @@ class _IsoForm(_StorageForm):
     def _check_checksum(self, name: str | None) -> None:
         text = self.cleaned_data.get("checksum", "").strip()
         if not text:
-            self.checksum: tuple[str, str] = ("", "")
+            self.checksum_spec = ("", "")
             return
         try:
-            self.checksum = validate.checksum_spec(text, "checksum", file=name)
+            self.checksum_spec = validate.checksum_spec(text, "checksum", file=name)
         except Dom0ValidationError as exc:
             self.add_error("checksum", exc.sentence)
 
@@ -208,8 +205,9 @@ class FetchForm(_IsoForm):
             except Dom0ValidationError as exc:
                 self.add_error("url", exc.sentence)
                 # Never echo a password back into the page.
-                self.data = self.data.copy()
-                self.data["url"] = validate.redact_url(raw)
+                shown = self.data.copy() if isinstance(self.data, QueryDict) else dict(self.data)
+                shown["url"] = validate.redact_url(raw)
+                self.data = shown
             else:
                 data["url"] = url
                 name = data.get("file_name") or unquote(posixpath.basename(urlsplit(url).path))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
@@ -12,6 +13,9 @@ from django.urls import reverse
 
 from accounts.models import Owned
 from dom0.units import human_bytes
+
+if TYPE_CHECKING:
+    from jobs.models import Job
 
 
 class Volume(Owned):
@@ -41,6 +45,14 @@ class Volume(Owned):
     # The source copy a storage migration left behind: its domU now runs from a copy on another
     # host; it is destroyed when the user confirms (until then it counts against the quota).
     superseded = models.BooleanField(default=False)
+
+    # Runtime attributes. A page sets these on the rows it shows, per request; they are never
+    # stored. Bare annotations make no class attribute (Django sees no field; reading one that
+    # was not set still raises AttributeError): they only tell the type checker what is set.
+    #: Its active job, else its latest one (`storage.panel.attach_jobs`).
+    job: Job | None
+    #: What the host has of a volume the panel did not finish making (`panel.volume_on_host`).
+    on_host: str | None
 
     class Meta:
         ordering = ["host__name", "dataset"]
@@ -151,6 +163,16 @@ class IsoImage(Owned):
     state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Runtime attributes. A page sets these on the rows it shows, per request; they are never
+    # stored. Bare annotations make no class attribute (Django sees no field; reading one that
+    # was not set still raises AttributeError): they only tell the type checker what is set.
+    #: Its active job, else its latest one (`storage.panel.attach_jobs`).
+    job: Job | None
+    #: The upload session still receiving its bytes, if any (`storage.panel.attach_uploads`).
+    receiving: UploadSession | None
+    #: How Remove would get rid of it, or None if it may not (`storage.panel.iso_removal`).
+    removal: str | None
 
     class Meta:
         ordering = ["host__name", "file_name"]

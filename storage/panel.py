@@ -48,16 +48,18 @@ def attach_jobs(rows: Iterable[Any], kinds: Iterable[str] | None) -> bool:
     return active
 
 
-def volume_on_host(volume: Volume) -> str | None:
+def volume_on_host(volume: Volume, being_made: set[int] | None = None) -> str | None:
     """Say what the host has of a volume the panel did not finish making (call attach_jobs).
 
     ON_HOST_NONE: nothing (its create ended before `zfs create`, or zfs refused);
     ON_HOST_UNKNOWN: perhaps the volume (`zfs create` got no answer); None for a volume that
-    exists or that a live job is making.
+    exists or that a live job is making. A list passes `being_made` (from `volumes_made_now`)
+    so that it asks once, not once per row.
     """
     if volume.state == Volume.State.CREATING:
-        being_made = Volume.objects.filter(pk=volume.pk).filter(volumes_being_made()).exists()
-        if being_made:
+        if being_made is None:
+            being_made = volumes_made_now([volume])
+        if volume.pk in being_made:
             return None
         # Its job ended without saying (cancelled while queued, or failed by the reaper after
         # its worker died): only a job that never started surely made nothing.
@@ -69,6 +71,15 @@ def volume_on_host(volume: Volume) -> str | None:
         known = job.result.get("volume_on_host") if job is not None else None
         return known or volume_jobs.ON_HOST_UNKNOWN
     return None
+
+
+def volumes_made_now(volumes: Iterable[Volume]) -> set[int]:
+    """The pks of those of `volumes` still "creating" that a live job is making (one query)."""
+    creating = [v.pk for v in volumes if v.state == Volume.State.CREATING]
+    if not creating:
+        return set()
+    made = Volume.objects.filter(pk__in=creating).filter(volumes_being_made())
+    return set(made.values_list("pk", flat=True))
 
 
 #: Image states in which an image did not become usable, for good.
@@ -116,6 +127,7 @@ def attach_uploads(isos: Iterable[IsoImage]) -> bool:
         iso.receiving = None
     receiving = UploadSession.objects.filter(iso_id__in=rows, state=UploadSession.State.RECEIVING)
     for session in receiving:
+        assert session.iso_id is not None  # the filter asked for these images' sessions
         rows[session.iso_id].receiving = session
     return bool(receiving)
 
@@ -133,11 +145,17 @@ def unmanaged_volumes(host: Host) -> tuple[list[dict[str, Any]], Job | None]:
 def host_storage_context(request: HttpRequest, host: Host) -> dict[str, object]:
     """Return the volumes and images of `host` the user may see, with their jobs."""
     user = request.user
-    volumes = list(access.owned_for_user(Volume.objects.filter(host=host), user))
-    isos = list(access.owned_for_user(IsoImage.objects.filter(host=host), user))
+    # The owner's name is shown on every row: joined, not asked for row by row.
+    volumes = list(
+        access.owned_for_user(Volume.objects.filter(host=host), user).select_related("owner")
+    )
+    isos = list(
+        access.owned_for_user(IsoImage.objects.filter(host=host), user).select_related("owner")
+    )
     active = attach_jobs(volumes, None)
+    being_made = volumes_made_now(volumes)
     for volume in volumes:
-        volume.on_host = volume_on_host(volume)
+        volume.on_host = volume_on_host(volume, being_made)
     active = attach_jobs(isos, ISO_KINDS) or active
     active = attach_uploads(isos) or active
     unmanaged, scan = unmanaged_volumes(host)

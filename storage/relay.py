@@ -95,6 +95,8 @@ def receive_upload(ctx: JobContext, upload: UploadSession, *, span: tuple[int, i
                         continue
                     last = time.monotonic()
                     message = item[1]
+                    if not isinstance(message, bytes):  # jobs.redis: no decode_responses
+                        raise TypeError("The panel's Redis client must return bytes.")
                     tag, payload = message[:1], message[1:]
                     if tag == ERROR:
                         raise StepFailed(payload.decode("utf-8", "replace"))

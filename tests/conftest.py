@@ -101,6 +101,21 @@ def django_db_modify_db_settings(
         server.stop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _collected_static() -> Iterator[None]:
+    """Pages link hashed static names from a real collectstatic (tests/support/static.py)."""
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.test import override_settings
+
+    from tests.support.static import collected_static_root
+
+    with override_settings(STATIC_ROOT=collected_static_root()), pytest.MonkeyPatch.context() as mp:
+        # live_server's own static handler serves from the source tree (no hashed names): let
+        # the request through to whitenoise, which serves STATIC_ROOT as in production.
+        mp.setattr(StaticFilesHandler, "_should_handle", lambda self, path: False)
+        yield
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     server = start_redis(tmp_path_factory.mktemp("redis"))

@@ -44,6 +44,7 @@ from tests.test_permission_matrix import (
     OWNER,
     TABLE,
     World,
+    alert_rule,
     domain_form,
     host_form,
     iso_file,
@@ -176,14 +177,17 @@ class Visit:
 
 #: The query parameters each page's view reads (the others get parameters drawn from PARAMS).
 READS: dict[str, tuple[str, ...]] = {
-    "audit:list": ("actor", "action", "target", "address", "since", "until", "page"),
+    "audit:list": ("actor", "action", "target", "address", "since", "until", "page", "sort"),
     "domains:new": ("host",),
     "domains:live": ("was_active",),
     "domains:history": ("a", "b"),
     "isos:fetch": ("host",),
     "isos:upload": ("host",),
-    "storage:index": ("host", "q"),
-    "jobs:list": ("status", "host", "target", "polls", "page"),
+    # issue 16: the lists' search, filters, sort and pages (accounts.listing)
+    "storage:index": ("host", "q", "state", "owner", "team", "vsort", "vpage", "isort", "ipage"),
+    "jobs:list": ("status", "kind", "host", "target", "polls", "page", "sort"),
+    "hosts:list": ("q", "status", "sort", "page"),
+    "isos:list": ("q", "host", "state", "owner", "team", "sort", "page"),
     "login": ("next",),
 }
 GET_PAGES: dict[str, Visit] = {
@@ -595,7 +599,32 @@ WRITES: dict[str, Write] = {
     # --- session 5: console and vnc ---
     # --- session 5: pages and errors ---
     # --- issue 16: lists ---
+    "domains:bulk": Write(
+        fields={"action": choice("start", "shutdown", "destroy"), "ids": ref, "back": text}, n=30,
+    ),
     # --- issue 16: alerts ---
+    "monitoring:alert_rule_new": Write(
+        valid=lambda w: {"name": "pools", "kind": "pool_full", "threshold": "80",
+                         "quiet_minutes": "60", "email": "ops@example.com",
+                         "webhook_url": "https://hooks.example.com/x", "enabled": "on"},
+        fields={"name": text, "kind": choice("pool_full", "host_unreachable", "domain_crashed",
+                "job_failed", "quota_high"), "threshold": integer, "quiet_minutes": integer,
+                "email": text, "webhook_url": text, "enabled": checkbox},
+        who=(ADMIN,), n=40,
+    ),
+    "monitoring:alert_rule_edit": Write(
+        kwargs=lambda w: {"pk": alert_rule(w)},
+        valid=lambda w: {"name": "pools", "kind": "host_unreachable", "threshold": "5",
+                         "quiet_minutes": "10", "enabled": "on"},
+        fields={"name": text, "kind": choice("pool_full", "host_unreachable", "domain_crashed",
+                "job_failed", "quota_high"), "threshold": integer, "quiet_minutes": integer,
+                "email": text, "webhook_url": text, "enabled": checkbox},
+        who=(ADMIN,), n=30,
+    ),
+    "monitoring:alert_rule_delete": Write(
+        path={"pk": NUMBERS}, valid=lambda w: {"confirm": "pools"}, fields={"confirm": text},
+        who=(ADMIN,), n=10,
+    ),
     # --- issue 15: tokens ---
     "tokens:list": Write(
         valid=lambda w: {"name": "ci", "scope": "read", "expires_on": ""},

@@ -108,6 +108,12 @@ class Case:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+def alert_rule(w: Any) -> int:
+    from monitoring.models import AlertRule
+
+    return AlertRule.objects.get_or_create(name="pools", kind="pool_full", threshold=80)[0].pk
+
+
 def host(w: Any) -> dict[str, Any]:
     return {"code": w.host.code}
 
@@ -309,8 +315,32 @@ TABLE: dict[str, Case] = {
     # --- session 5: pages and errors ---
     "favicon": Case(GET, {**signed_in(301), ANON: 301}),
     # --- issue 16: lists ---
+    # the poll with no rows to compare answers 204; a bulk action with nothing chosen goes back
+    "domains:list_changes": Case(GET, signed_in(204)),
+    "domains:bulk": Case(POST, operators(302), data={"action": "start"}),
     # --- issue 16: charts and metrics ---
+    "monitoring:host_charts": Case(GET, signed_in(200), host),
+    "monitoring:domain_charts": Case(GET, owned_read(), domain),
+    "monitoring:pool_chart": Case(
+        GET,
+        signed_in(200),
+        lambda w: {
+            "code": w.host.code,
+            "pool": w.host.pools.get_or_create(
+                name="zroot", defaults={"seen_at": w.job.created_at}
+            )[0].name,
+        },
+    ),
+    "monitoring:dashboard_charts": Case(GET, signed_in(200)),
     # --- issue 16: alerts ---
+    # a scraper's token or an admin's session; no sign-in redirect (scrapers have no session)
+    "metrics": Case(GET, {**admins_only(200), ANON: 401}),
+    "monitoring:alerts": Case(GET, signed_in(200)),
+    "monitoring:alert_rules": Case(GET, admins_only(200)),
+    "monitoring:alert_rule_new": Case(GET, admins_only(200)),
+    "monitoring:alert_rule_edit": Case(GET, admins_only(200), lambda w: {"pk": alert_rule(w)}),
+    # without the typed name the delete is refused by message (302)
+    "monitoring:alert_rule_delete": Case(POST, admins_only(302), lambda w: {"pk": alert_rule(w)}),
     # --- issue 15: api pages ---
     "api_docs": Case(GET, signed_in(200)),
     "tokens:list": Case(GET, signed_in(200)),
@@ -345,6 +375,7 @@ HTMX_POLLED = (
     "jobs:progress",
     "domains:pci_host_panel",
     "domains:maintenance_panel",
+    "domains:list_changes",
 )
 #: django-htmx's HttpResponseStopPolling: a partial that tells htmx to stop polling.
 STOP_POLLING = 286

@@ -14,6 +14,6 @@ def panel(request: HttpRequest) -> dict[str, object]:
         "DEMO_ISO_URLS": settings.DEMO_ISO_URLS,  # `make demo`: its local ISOs, for the fetch form
         "FETCH_ALLOW_PRIVATE": settings.FETCH_ALLOW_PRIVATE,
         # For the nav: Audit and Users are links for admins only; the badge shows the role.
-        "panel_is_admin": signed_in and access.is_admin(user),
-        "panel_role": access.role(user) if signed_in else "",
+        "panel_is_admin": signed_in and user is not None and access.is_admin(user),
+        "panel_role": access.role(user) if signed_in and user is not None else "",
     }

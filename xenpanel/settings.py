@@ -50,6 +50,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # gzip for HTML/JSON (not streams: SSE). Below whitenoise, which serves static files from
+    # their own .gz copies; above everything that writes the body. Django >= 4.2 pads gzip output
+    # randomly against BREACH (xenpanel/compression.py).
+    "xenpanel.compression.PanelGZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -129,13 +133,10 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request otherwise
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if env.env_bool("MANIFEST_STATIC", False)
-            else "django.contrib.staticfiles.storage.StaticFilesStorage"
-        )
-    },
+    # Hashed names cached for good and .gz copies, in every mode; needs `collectstatic` (make
+    # demo, the test session and deploy/ run it). Without it pages link unhashed names, served
+    # from the source tree through the finders below (xenpanel/staticstorage.py).
+    "staticfiles": {"BACKEND": "xenpanel.staticstorage.PanelStaticStorage"},
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -216,7 +217,24 @@ CELERY_BEAT_SCHEDULE = {
         # A late run is harmless (queueing is idempotent); one dropped waits a whole interval.
         "options": {"expires": 600},
     },
+    # Issue 16 metrics: hosts that do not answer get their sample here (the poll samples the
+    # others), then the sample tables are downsampled and pruned (monitoring.retention).
+    "metrics-upkeep": {
+        "task": "monitoring.tasks.upkeep",
+        "schedule": timedelta(seconds=env.env_int("METRICS_SECONDS", 60, minimum=10)),
+        "options": {"expires": 50},
+    },
 }
+#: How often a host's load is sampled (by its poll, which may run more often: it skips then).
+METRICS_SECONDS = env.env_int("METRICS_SECONDS", 60, minimum=10)
+# Issue 16 alerts: every rule evaluated each minute (and after each host poll, for its host).
+CELERY_BEAT_SCHEDULE["evaluate-alerts"] = {
+    "task": "monitoring.alert_tasks.evaluate",
+    "schedule": timedelta(seconds=env.env_int("ALERT_SECONDS", 60, minimum=10)),
+    "options": {"expires": 50},
+}
+# /metrics may be scraped without a token from these networks (CIDRs); empty: an admin's token.
+METRICS_ALLOW = env.env_list("METRICS_ALLOW", [])
 
 # How long a worker waits for the per-target lock before the job is retried later.
 JOB_LOCK_RETRY_SECONDS = 2

@@ -45,6 +45,7 @@ urlpatterns = [
     path("jobs/", include("jobs.urls")),
     path("monitoring/", include("monitoring.urls")),
     # --- issue 16: /metrics (Prometheus) ---
+    path("", include("monitoring.metrics_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("xenpanel.api_urls")),
     *api_urls.docs_patterns,

@@ -8,18 +8,19 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from accounts import access
 from accounts.access import User
+from accounts.http import PanelRequest
 from domains.access import domains_for_user
 from domains.models import Domain, DomainState
 from hosts import access as host_access
 from hosts.choices import Transport
 from hosts.models import Host
 from jobs import access as job_access
-from jobs.choices import JobStatus
+from jobs.choices import ACTIVE_JOB_STATUSES, JobStatus
 from jobs.models import Job
 from jobs.registry import quiet_kinds
 
@@ -92,7 +93,10 @@ class JobCard:
     created_at: datetime
 
     get_absolute_url = Job.get_absolute_url
-    is_active = Job.is_active
+
+    @property
+    def is_active(self) -> bool:  # as Job.is_active (a property cannot be borrowed like a method)
+        return self.status in ACTIVE_JOB_STATUSES
 
     def get_status_display(self) -> str:
         return str(dict(JobStatus.choices).get(self.status, self.status))
@@ -103,7 +107,7 @@ JOB_FIELDS = tuple(f.name for f in fields(JobCard))
 DOMAIN_FIELDS = tuple(f.name for f in fields(DomainCard) if f.name != "host")
 
 
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: PanelRequest) -> HttpResponse:
     context = dashboard_context(request.user)
     template = "_dashboard_body.html" if request.htmx else "dashboard.html"
     return render(request, template, context)

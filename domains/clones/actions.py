@@ -7,7 +7,7 @@ from typing import Any
 
 from domains import actions
 from domains.models import Domain, DomainTemplate
-from jobs.enqueue import Target, enqueue
+from jobs.enqueue import Target, enqueue, enqueue_on
 from jobs.models import Job
 
 
@@ -27,16 +27,18 @@ def queue_make_template(domain: Domain, name: str, *, user: Any) -> Job:
 
 def queue_clone(domain: Domain, template: DomainTemplate, *, user: Any, batch: str) -> Job:
     """One job per clone, holding only its domU: a batch of clones runs side by side."""
-    return enqueue(
+    title = f"Create {domain.name} from template {template.name}"
+    also = [Target("template", template, label=template.name)]
+    params = {"template_id": template.pk, "batch": batch}
+    return enqueue_on(
         actions.CLONE,
-        title=f"Create {domain.name} from template {template.name}",
-        targets=[
-            Target.locking("domain", domain, label=domain.name),
-            Target("host", domain.host),
-            Target("template", template, label=template.name),
-        ],
+        "domain",
+        domain,
+        title=title,
+        label=domain.name,
+        also=also,
         user=user,
-        params={"domain_id": domain.pk, "template_id": template.pk, "batch": batch},
+        params=params,
     )
 
 
@@ -55,13 +57,7 @@ def queue_promote(domain: Domain, templates: Sequence[DomainTemplate], *, user: 
 
 
 def queue_template_delete(template: DomainTemplate, *, user: Any) -> Job:
-    return enqueue(
-        actions.TEMPLATE_DELETE,
-        title=f"Delete template {template.name}",
-        targets=[
-            Target.locking("template", template, label=template.name),
-            Target("host", template.host),
-        ],
-        user=user,
-        params={"template_id": template.pk},
+    title = f"Delete template {template.name}"
+    return enqueue_on(
+        actions.TEMPLATE_DELETE, "template", template, title=title, label=template.name, user=user
     )

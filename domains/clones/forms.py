@@ -10,6 +10,7 @@ from django import forms
 
 from accounts import access, quotas
 from dom0 import validate
+from dom0.errors import ParseError
 from dom0.errors import ValidationError as Dom0ValidationError
 from domains import cfg
 from domains.clones import logic, naming
@@ -64,11 +65,15 @@ class CloneForm(forms.Form):
         # A template whose snapshot a promote moved away has snapshot "" (logic.why_not_usable).
         field.queryset = visible.filter(state=DomainTemplate.State.READY).exclude(snapshot="")
         field.visible, field.why_not = visible, logic.why_not_usable
-        self.template = template or self._chosen(visible) or field.queryset.first()
+        # Not `self.template`: that name is the form's `template` field; this is the template
+        # picked (from the URL, the posted value or the first one offered).
+        self.picked: DomainTemplate | None = (
+            template or self._chosen(visible) or field.queryset.first()
+        )
         self.planned: list[Planned] = []
         self.nic_names: list[str] = []
-        if self.template is not None:
-            self._from_template(self.template)
+        if self.picked is not None:
+            self._from_template(self.picked)
         for f in self.fields.values():
             _css(f)
 
@@ -86,7 +91,7 @@ class CloneForm(forms.Form):
         self.initial.setdefault("vcpus", template.vcpus)
         try:
             bridges = naming.nic_bridges(template.config_text, host.default_bridge)
-        except ValueError:
+        except (ValueError, ParseError):  # an unreadable config: no per-NIC bridge fields
             bridges = []
         for i, bridge in enumerate(bridges):
             key = f"bridge_{i}"
@@ -102,12 +107,12 @@ class CloneForm(forms.Form):
             text = quotas.remaining_text(self.user, resource)
             if text:
                 self.fields[name].help_text = " · ".join(
-                    filter(None, [self.fields[name].help_text, text])
+                    filter(None, [str(self.fields[name].help_text), text])
                 )
 
     @property
     def host(self) -> Host | None:
-        return self.template.host if self.template is not None else None
+        return self.picked.host if self.picked is not None else None
 
     def nic_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in self.nic_names]
@@ -124,7 +129,7 @@ class CloneForm(forms.Form):
         reason = logic.why_not_usable(template)
         if reason:
             raise forms.ValidationError(reason)
-        if template != self.template:
+        if template != self.picked:
             # The page showed another template's NICs: show this one's before creating.
             raise forms.ValidationError("The template changed: check the NICs below, then create.")
         return template
@@ -218,5 +223,5 @@ def _volumes(template: DomainTemplate) -> list[Volume]:
 def _vnc_on(template: DomainTemplate) -> bool:
     try:
         return bool(cfg.parse(template.config_text).vnc)
-    except ValueError:
+    except (ValueError, ParseError):
         return False

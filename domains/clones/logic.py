@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
+from dom0.errors import ParseError
 from domains import actions
 from domains.clones.naming import config_disks
 from domains.models import Domain, DomainTemplate
@@ -34,7 +35,7 @@ def template_volumes(template: DomainTemplate) -> list[Volume]:
     by_dataset = {v.dataset: v for v in template.volumes.all()}
     try:
         order = config_disks(template.config_text)
-    except ValueError:
+    except (ValueError, ParseError):  # unreadable: its volumes in dataset order
         order = []
     ordered = [by_dataset.pop(d) for d in order if d in by_dataset]
     ordered += sorted(by_dataset.values(), key=lambda v: v.dataset)

@@ -21,7 +21,7 @@ log = logging.getLogger("xenpanel.console")
 audit = logging.getLogger("xenpanel.audit")
 
 
-class TicketPlugin(BasePlugin):  # type: ignore[misc]
+class TicketPlugin(BasePlugin):
     """The token source is the Redis URL the panel writes tickets to."""
 
     def __init__(self, src: str) -> None:

@@ -87,8 +87,9 @@ class Forward:
 
 
 def _pump(conn: socket.socket, channel: paramiko.Channel) -> None:
+    both: list[socket.socket | paramiko.Channel] = [conn, channel]  # each has a fileno()
     while True:
-        readable, _, _ = select.select([conn, channel], [], [], 60)
+        readable, _, _ = select.select(both, [], [], 60)
         if conn in readable:
             data = conn.recv(65536)
             if not data:

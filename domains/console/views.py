@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import access, audit
+from accounts.http import PanelRequest
 from accounts.models import AuditAction
 from domains import vnc as vnc_info
 from domains.access import get_domain_for_user
@@ -38,7 +39,7 @@ def console_page(request: HttpRequest, code: str) -> HttpResponse:
 
 @never_cache
 @require_POST
-def console_ticket(request: HttpRequest, code: str) -> JsonResponse:
+def console_ticket(request: PanelRequest, code: str) -> JsonResponse:
     """Issue a single-use ticket for this domU's console (404 strangers, 403 viewers)."""
     domain = get_domain_for_user(request.user, code, write=True)
     try:

@@ -6,7 +6,7 @@ from typing import Any
 
 from domains import actions
 from domains.models import Domain
-from jobs.enqueue import Target, enqueue
+from jobs.enqueue import Target, enqueue_on
 from jobs.models import Job
 from storage.models import Volume
 
@@ -23,13 +23,13 @@ def queue_apply(
 ) -> Job:
     """Queue the job that makes the edit's new volumes and, if `live`, applies it to the domU."""
     verb = "Apply the edit to" if live else "Make the new volume of"
-    return enqueue(
+    return enqueue_on(
         actions.APPLY,
+        "domain",
+        domain,
         title=f"{verb} {domain.name}",
-        targets=[Target.locking("domain", domain), Target("host", domain.host)],
         user=user,
         params={
-            "domain_id": domain.pk,
             "from": from_number,
             "to": to_number,
             "live": live,
@@ -40,14 +40,9 @@ def queue_apply(
 
 
 def queue_grow(domain: Domain, volume: Volume, size_bytes: int, *, user: Any) -> Job:
-    return enqueue(
-        actions.VOLUME_GROW,
-        title=f"Grow {volume.dataset} of {domain.name}",
-        targets=[
-            Target.locking("domain", domain),
-            Target.locking("volume", volume),
-            Target("host", domain.host),
-        ],
-        user=user,
-        params={"domain_id": domain.pk, "volume_id": volume.pk, "size_bytes": size_bytes},
+    title = f"Grow {volume.dataset} of {domain.name}"
+    also = [Target.locking("volume", volume)]
+    params = {"volume_id": volume.pk, "size_bytes": size_bytes}
+    return enqueue_on(
+        actions.VOLUME_GROW, "domain", domain, title=title, also=also, user=user, params=params
     )

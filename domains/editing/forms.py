@@ -112,17 +112,19 @@ class EditForm(forms.Form):
     )
     tags = forms.CharField(required=False, max_length=400, help_text="Comma-separated.")
 
-    def __init__(self, *args: Any, domain: Domain, user: Any, **kwargs: Any) -> None:
+    def __init__(self, data: Any = None, *, domain: Domain, user: Any, **kwargs: Any) -> None:
         self.domain, self.user = domain, user
         self.text = records.current_text(domain)
         self.current: DomainConfig = cfg.parse(self.text)
         self.pvh = self.current.builder == cfg.PVH
-        super().__init__(*args, initial=self._initial(), **kwargs)
+        super().__init__(data, initial=self._initial(), **kwargs)
         self.dataset = ""
         self.new_password = ""
         self._add_nic_fields()
         extra = [d for d in self.current.disks if not d.cdrom][1:]
-        self.fields["detach"].choices = [(d.vdev, f"{d.vdev}: {d.target}") for d in extra]
+        detach = self.fields["detach"]
+        assert isinstance(detach, forms.ChoiceField)
+        detach.choices = [(d.vdev, f"{d.vdev}: {d.target}") for d in extra]
         volumes = access.owned_for_user(Volume.objects.filter(host=domain.host), user)
         field = self.fields["attach_volume"]
         assert isinstance(field, UsableChoiceField)
@@ -131,7 +133,9 @@ class EditForm(forms.Form):
         self.isos = access.owned_for_user(
             IsoImage.objects.filter(host=domain.host, state=IsoImage.State.READY), user
         ).select_related("host")
-        self.fields["cdrom"].choices = [
+        cdrom = self.fields["cdrom"]
+        assert isinstance(cdrom, forms.ChoiceField)
+        cdrom.choices = [
             (NO_CDROM, "No cdrom drive"),
             (EMPTY_CDROM, "An empty cdrom drive"),
         ] + [(str(iso.code), iso.file_name) for iso in self.isos]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -24,6 +25,7 @@ from domains.editing.actions import queue_apply, queue_grow
 from domains.editing.forms import GIB, EditForm
 from domains.models import Domain
 from hosts.models import Host
+from jobs.models import Job
 from storage.models import Volume
 
 APPLY_NOW = "apply"
@@ -82,7 +84,7 @@ def _disks(domain: Domain) -> list[Volume]:
 
 def domain_edit(request: HttpRequest, code: str) -> HttpResponse:
     domain = get_domain_for_user(request.user, code, write=True)
-    problem = _unreadable(domain)
+    problem = unreadable(domain)
     if problem:
         messages.error(request, problem)
         return redirect(domain)
@@ -101,7 +103,7 @@ def domain_edit(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "domains/edit.html", _context(domain, form))
 
 
-def _unreadable(domain: Domain) -> str:
+def unreadable(domain: Domain) -> str:
     """Why the edit page cannot start from the domU's config ('' if it can)."""
     try:
         cfg.parse(records.current_text(domain))
@@ -116,7 +118,7 @@ def _unreadable(domain: Domain) -> str:
 @require_POST
 def domain_edit_preview(request: HttpRequest, code: str) -> HttpResponse:
     domain = get_domain_for_user(request.user, code, write=True)
-    problem = _unreadable(domain)
+    problem = unreadable(domain)
     if problem:
         return HttpResponse(f'<div id="edit-preview" class="text-danger">{escape(problem)}</div>')
     form = EditForm(request.POST, domain=domain, user=request.user)
@@ -124,47 +126,72 @@ def domain_edit_preview(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "domains/_edit_preview.html", _context(domain, form))
 
 
-def _fresh(domain: Domain, request: HttpRequest) -> bool:
-    """Say whether the page was made from the domU's current config version."""
+def _fresh(domain: Domain, base: str) -> bool:
+    """Say whether the edit was made from the domU's current config version (`base`)."""
     version = records.current_version(domain)
-    return str(version.number if version else 0) == request.POST.get("base", "")
+    return str(version.number if version else 0) == base
 
 
 class _Refused(Exception):
     """Roll the save back: the form says why (or the page was stale)."""
 
 
+@dataclass(frozen=True)
+class Saved:
+    """What a save did: SAVED, STALE or REFUSED (form errors), what to tell, the job queued."""
+
+    outcome: str
+    message: str = ""
+    job: Job | None = None
+
+
 def _save(request: HttpRequest, domain: Domain, form: EditForm) -> str:
-    """Save the edit as the next config version; return SAVED, STALE or REFUSED (form errors).
+    """The page's save: SAVED (with its message shown), STALE or REFUSED."""
+    saved = save_edit(
+        domain,
+        form,
+        user=request.user,
+        base=request.POST.get("base", ""),
+        apply_now=request.POST.get(APPLY_NOW) == "1",
+    )
+    if saved.outcome == SAVED:
+        messages.success(request, saved.message)
+    return saved.outcome
+
+
+def save_edit(domain: Domain, form: EditForm, *, user: Any, base: str, apply_now: bool) -> Saved:
+    """Save a valid edit as the next config version (the page and the API).
 
     Everything is checked again under locks: the Host row (VNC displays are picked per host:
     two saves cannot take the same one) and the Domain row (two tabs cannot both save on the
-    same version, nor both pass the quota).
+    same version, nor both pass the quota). `base` is the version number the edit was made
+    from; `apply_now` asks to apply it to the running domU when every change can be.
     """
     try:
         shown = form.new_text()
     except forms.ValidationError as exc:
         form.add_error(None, exc)
-        return REFUSED
+        return Saved(REFUSED)
     try:
         with transaction.atomic():
             Host.objects.select_for_update().filter(pk=domain.host_id).first()
             locked = Domain.objects.select_for_update().select_related("host").get(pk=domain.pk)
-            if not _fresh(locked, request):
+            if not _fresh(locked, base):
                 raise _Refused(STALE)
             form.domain = locked
-            message = _save_locked(request, locked, form, shown)
+            message, job = _save_locked(user, apply_now, locked, form, shown)
     except _Refused as exc:
-        return STALE if exc.args == (STALE,) else REFUSED
+        return Saved(STALE if exc.args == (STALE,) else REFUSED)
     except IntegrityError:
         # Another save took the VNC display between the check and this write.
         form.add_error(None, _display_taken())
-        return REFUSED
-    messages.success(request, message)
-    return SAVED
+        return Saved(REFUSED)
+    return Saved(SAVED, message, job)
 
 
-def _save_locked(request: HttpRequest, domain: Domain, form: EditForm, shown: str) -> str:
+def _save_locked(
+    user: Any, apply: bool, domain: Domain, form: EditForm, shown: str
+) -> tuple[str, Job | None]:
     data = form.cleaned_data
     try:
         form.check_quota(domain)  # again: another tab or a teammate may have used the share
@@ -186,26 +213,26 @@ def _save_locked(request: HttpRequest, domain: Domain, form: EditForm, shown: st
     )
     plan = changes.plan(form.current, cfg.parse(new_text))
     if not plan:
-        return f"Saved {domain.name}'s panel settings (no config change)."
+        return f"Saved {domain.name}'s panel settings (no config change).", None
     running, older = domain.is_present, _runs_older(domain)
     if older:
         plan = changes.deferred(plan)
     before = records.current_version(domain)
     new_volumes = _new_volumes(domain, form)
-    version = records.add_version(domain, new_text, author=request.user, note=_note(plan))
+    version = records.add_version(domain, new_text, author=user, note=_note(plan))
     written = cfg.parse(new_text)
     display = written.vncdisplay if written.vnc else None
     if display is not None and domain.vnc_display != display:
         form.add_error(None, _display_taken())  # sync_fields found it taken
         raise _Refused(REFUSED)
-    apply_now = running and request.POST.get(APPLY_NOW) == "1" and plan.all_live
+    apply_now = running and apply and plan.all_live
     if running and not apply_now:
         Domain.objects.filter(pk=domain.pk).update(restart_pending=True)
     job = None
     if apply_now or new_volumes:
         job = queue_apply(
             domain,
-            user=request.user,
+            user=user,
             from_number=before.number if before else 0,
             to_number=version.number,
             live=apply_now,
@@ -213,9 +240,9 @@ def _save_locked(request: HttpRequest, domain: Domain, form: EditForm, shown: st
             clears_pending=not domain.restart_pending,
         )
     text = _message(domain, version.number, plan, running, apply_now, job)
-    if older and request.POST.get(APPLY_NOW) == "1":
+    if older and apply:
         text += " Nothing was applied live: it runs an older config; restart it first."
-    return text
+    return text, job
 
 
 def _display_taken() -> str:

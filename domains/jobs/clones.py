@@ -76,8 +76,8 @@ def make_template(ctx: JobContext) -> str:
             "template. Nothing was changed."
         )
     text = records.current_text(domain)
-    volumes = [domain.volume, *domain.extra_volumes.order_by("dataset")]
-    volumes = [v for v in volumes if v is not None]
+    disks = [domain.volume, *domain.extra_volumes.order_by("dataset")]
+    volumes = [v for v in disks if v is not None]
     _check_can_become_template(domain, text, volumes)
     snaps = [f"{v.dataset}@{logic.SNAPSHOT}" for v in volumes]
     ctx.progress(20, "Snapshotting its volumes (one atomic zfs snapshot)")

@@ -20,6 +20,7 @@ from domains.models import Domain, DomainState
 from hosts.listing import domu_totals, listing_row
 from hosts.models import Host
 from jobs.context import JobContext, StepFailed
+from jobs.rows import save_fields
 
 XL_TIMEOUT = 120
 DEFAULT_SHUTDOWN_TIMEOUT = 120
@@ -122,9 +123,7 @@ def xl_create(ctx: JobContext, domain: Domain, path: str) -> None:
 
 
 def set_fields(domain: Domain, **values: Any) -> None:
-    Domain.objects.filter(pk=domain.pk).update(**values)
-    for key, value in values.items():
-        setattr(domain, key, value)
+    save_fields(domain, **values)
 
 
 def finish(ctx: JobContext, domain: Domain, verb: str) -> str:

@@ -75,9 +75,12 @@ def _remove_config(ctx: JobContext, domain: Domain, path: str) -> bool:
 
 def _extra_volumes(domain: Domain) -> list[Volume]:
     """Return the domU's other disks that no other domU uses (a clone's extra disks too)."""
+    others = domain.extra_volumes.all()
+    if domain.volume_id is not None:  # exclude(pk=None) would leave every row in anyway
+        others = others.exclude(pk=domain.volume_id)
     return [
         v
-        for v in domain.extra_volumes.exclude(pk=domain.volume_id)
+        for v in others
         if not v.domains.exclude(pk=domain.pk).exists()
         and not v.attached_domains.exclude(pk=domain.pk).exists()
     ]

@@ -38,7 +38,11 @@ def _host(ctx: JobContext) -> Host:
 
 def _device(row: Any) -> dict[str, str] | None:
     """A `pciconf -l` row as the listing stores it (numbers in pciconf's hex spelling)."""
-    values = dataclasses.asdict(row) if dataclasses.is_dataclass(row) else dict(vars(row))
+    # `is_dataclass` is also true of a dataclass itself: only an instance can be a row.
+    if dataclasses.is_dataclass(row) and not isinstance(row, type):
+        values = dataclasses.asdict(row)
+    else:
+        values = dict(vars(row))
     try:
         values["bdf"] = logic.canonical_bdf(str(values.get("bdf", "")))
     except logic.PciRefused:

@@ -6,7 +6,7 @@ from typing import Any
 
 from domains.actions import PCI_ASSIGNABLE, PCI_LIST
 from hosts.models import Host
-from jobs.enqueue import Target, enqueue
+from jobs.enqueue import enqueue_on_host
 from jobs.models import Job
 
 
@@ -16,20 +16,19 @@ def pci_key(host: Host) -> str:
 
 
 def queue_list(host: Host, *, user: Any) -> Job:
-    return enqueue(
-        PCI_LIST,
-        title=f"Read PCI devices on {host.name}",
-        targets=[Target("host", host, lock=pci_key(host), label=f"{host.name} PCI")],
-        user=user,
-    )
+    title, label = f"Read PCI devices on {host.name}", f"{host.name} PCI"
+    return enqueue_on_host(PCI_LIST, host, key=pci_key(host), title=title, label=label, user=user)
 
 
 def queue_assignable(host: Host, bdf: str, *, add: bool, user: Any) -> Job:
     verb = "Make {bdf} assignable on {host}" if add else "Give {bdf} back to the Dom0 of {host}"
-    return enqueue(
+    title, label = verb.format(bdf=bdf, host=host.name), f"{host.name} {bdf}"
+    return enqueue_on_host(
         PCI_ASSIGNABLE,
-        title=verb.format(bdf=bdf, host=host.name),
-        targets=[Target("host", host, lock=pci_key(host), label=f"{host.name} {bdf}")],
+        host,
+        key=pci_key(host),
+        title=title,
+        label=label,
         user=user,
         params={"bdf": bdf, "add": add},
     )

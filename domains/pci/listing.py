@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest
 
 from accounts import access
 from dom0.errors import ParseError
 from domains import actions, cfg, records
 from domains.access import domains_for_user, may_operate
-from domains.models import Domain
+from domains.models import Domain, DomainConfigVersion
 from domains.pci import logic
 from hosts import readiness
 from hosts.models import Host
@@ -42,11 +43,14 @@ def last_listing(host: Host) -> dict[str, Any] | None:
     return dict(job.result) if job is not None else None
 
 
-def domain_pci(domain: Domain) -> list[str]:
+def domain_pci(domain: Domain, text: str | None = None) -> list[str]:
     """The BDFs the domU's current config names (the config is the record; `Domain.pci` is a
-    copy kept by records.sync_fields, which may lag behind an imported or restored file)."""
+    copy kept by records.sync_fields, which may lag behind an imported or restored file).
+    `text` is that config when the caller already read it (a list reads all in one query)."""
     try:
-        parsed = logic.config_pci(cfg.parse(records.current_text(domain)))
+        if text is None:
+            text = records.current_text(domain)
+        parsed = logic.config_pci(cfg.parse(text))
     except ParseError:
         parsed = []
     for bdf in domain.pci or []:
@@ -62,11 +66,14 @@ def domain_pci(domain: Domain) -> list[str]:
 def holders(host: Host, *, exclude: Domain | None = None) -> dict[str, list[str]]:
     """BDF -> names of the host's domUs whose config names it."""
     out: dict[str, list[str]] = {}
-    domains = Domain.objects.filter(host=host)
+    # Each domU's current config in the same query, not one query per domU (issue 16).
+    latest = DomainConfigVersion.objects.filter(domain=OuterRef("pk")).order_by("-number")
+    domains = Domain.objects.filter(host=host).annotate(config=Subquery(latest.values("text")[:1]))
     if exclude is not None:
         domains = domains.exclude(pk=exclude.pk)
     for domain in domains:
-        for bdf in domain_pci(domain):
+        # No stored config reads as an empty one (as its ParseError does): Domain.pci still counts.
+        for bdf in domain_pci(domain, domain.config or ""):
             out.setdefault(bdf, []).append(domain.name)
     return out
 

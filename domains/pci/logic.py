@@ -105,7 +105,7 @@ def with_pci(config: DomainConfig, bdfs: Sequence[str]) -> DomainConfig:
     """Return the config with `pci = [bdfs]` (BDFs or specs; no `pci` line when empty)."""
     names = {f.name for f in dataclasses.fields(config)}
     if "pci" in names:
-        return dataclasses.replace(config, pci=tuple(bdfs))  # type: ignore[call-arg]
+        return dataclasses.replace(config, pci=tuple(bdfs))
     extra = dict(config.extra)
     extra.pop("pci", None)
     if bdfs:

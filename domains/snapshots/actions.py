@@ -10,7 +10,7 @@ from typing import Any
 
 from domains import actions
 from domains.models import Domain, DomainSnapshot
-from jobs.enqueue import Target, enqueue
+from jobs.enqueue import enqueue_on
 from jobs.models import Job
 from storage.models import Volume
 
@@ -23,10 +23,6 @@ def volumes_of(domain: Domain) -> list[Volume]:
     boot = [domain.volume] if domain.volume is not None else []
     others = domain.extra_volumes.exclude(pk__in=[v.pk for v in boot]).order_by("dataset")
     return boot + list(others)
-
-
-def _targets(domain: Domain) -> list[Target]:
-    return [Target.locking("domain", domain), Target("host", domain.host)]
 
 
 def _author(user: Any) -> Any:
@@ -46,23 +42,17 @@ def queue_snapshot(
         datasets=[v.dataset for v in volumes_of(domain)],
     )
     how = f"scheduled {schedule}" if schedule else mode
-    job = enqueue(
-        actions.SNAPSHOT,
-        title=f"Snapshot {domain.name}@{name} ({how})",
-        targets=_targets(domain),
-        user=user,
-        params={"domain_id": domain.pk, "snapshot_id": snap.pk, "mode": mode, "schedule": schedule},
-    )
+    title = f"Snapshot {domain.name}@{name} ({how})"
+    params = {"snapshot_id": snap.pk, "mode": mode, "schedule": schedule}
+    job = enqueue_on(actions.SNAPSHOT, "domain", domain, title=title, user=user, params=params)
     return snap, job
 
 
 def queue_rollback(domain: Domain, snap: DomainSnapshot, *, user: Any) -> Job:
-    return enqueue(
-        actions.SNAPSHOT_ROLLBACK,
-        title=f"Roll {domain.name} back to @{snap.name}",
-        targets=_targets(domain),
-        user=user,
-        params={"domain_id": domain.pk, "snapshot_id": snap.pk, "name": snap.name},
+    title = f"Roll {domain.name} back to @{snap.name}"
+    params = {"snapshot_id": snap.pk, "name": snap.name}
+    return enqueue_on(
+        actions.SNAPSHOT_ROLLBACK, "domain", domain, title=title, user=user, params=params
     )
 
 
@@ -71,21 +61,14 @@ def queue_delete(domain: Domain, snap: DomainSnapshot, *, user: Any) -> Job:
     refusal it goes back to the state it had)."""
     was = DomainSnapshot.State.READY if snap.state == DomainSnapshot.State.DELETING else snap.state
     DomainSnapshot.objects.filter(pk=snap.pk).update(state=DomainSnapshot.State.DELETING)
-    return enqueue(
-        actions.SNAPSHOT_DELETE,
-        title=f"Delete snapshot {domain.name}@{snap.name}",
-        targets=_targets(domain),
-        user=user,
-        params={"domain_id": domain.pk, "snapshot_id": snap.pk, "name": snap.name, "was": was},
+    title = f"Delete snapshot {domain.name}@{snap.name}"
+    params = {"snapshot_id": snap.pk, "name": snap.name, "was": was}
+    return enqueue_on(
+        actions.SNAPSHOT_DELETE, "domain", domain, title=title, user=user, params=params
     )
 
 
 def queue_sizes(domain: Domain, *, user: Any) -> Job:
     """Queue a read of the snapshots' space; it locks nothing (it changes nothing on the host)."""
-    return enqueue(
-        SIZES,
-        title=f"Read the snapshot sizes of {domain.name}",
-        targets=[Target("domain", domain), Target("host", domain.host)],
-        user=user,
-        params={"domain_id": domain.pk},
-    )
+    title = f"Read the snapshot sizes of {domain.name}"
+    return enqueue_on(SIZES, "domain", domain, title=title, lock=False, user=user)

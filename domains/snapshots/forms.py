@@ -27,7 +27,7 @@ MODE_HELP = {
 MAX_HOURLY, MAX_DAILY = 744, 366
 
 
-def modes_for(domain: Domain) -> list[str]:
+def modes_for(domain: Domain) -> list[SnapshotMode]:
     """Return the modes that apply now: running or paused while it runs, else shut down."""
     if domain.is_present:
         return [SnapshotMode.RUNNING, SnapshotMode.PAUSED]
@@ -45,8 +45,10 @@ class SnapshotForm(forms.Form):
     def __init__(self, *args: Any, domain: Domain, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.domain = domain
-        self.fields["mode"].choices = [(m, SnapshotMode(m).label) for m in modes_for(domain)]
-        self.fields["mode"].initial = modes_for(domain)[0]
+        mode = self.fields["mode"]
+        assert isinstance(mode, forms.ChoiceField)
+        mode.choices = [(m, SnapshotMode(m).label) for m in modes_for(domain)]
+        mode.initial = modes_for(domain)[0]
         self.fields["name"].initial = logic.default_name(timezone.localtime())
 
     def clean_name(self) -> str:

@@ -12,12 +12,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from accounts.http import PanelRequest
 from domains import records
 from domains.access import get_domain_for_user, may_operate
+from domains.flows import Refused
 from domains.models import Domain, DomainSnapshot
 from domains.snapshots import actions, claims
 from domains.snapshots.context import busy_snapshots
 from domains.snapshots.forms import ScheduleForm, SnapshotForm
+from jobs.models import Job
 
 READY = DomainSnapshot.State.READY
 
@@ -45,7 +48,7 @@ def _snapshot(domain: Domain, code: str) -> DomainSnapshot:
     return snap
 
 
-def snapshot_list(request: HttpRequest, code: str) -> HttpResponse:
+def snapshot_list(request: PanelRequest, code: str) -> HttpResponse:
     domain = get_domain_for_user(request.user, code)
     context: dict[str, Any] = {"domain": domain, "can_operate": may_operate(request.user, domain)}
     if request.htmx:  # the card polls itself while a snapshot job runs
@@ -75,6 +78,18 @@ def _confirmation(domain: Domain, wanted: str, user: Any) -> dict[str, Any]:
     }
 
 
+def take_snapshot(domain: Domain, form: SnapshotForm, user: Any) -> tuple[DomainSnapshot, Job]:
+    """Queue taking a snapshot from a valid form (the page and the API); Refused says why not."""
+    if not actions.volumes_of(domain):
+        raise Refused(f"{domain.name} has no volumes: there is nothing to snapshot.")
+    name, mode = form.cleaned_data["name"], form.cleaned_data["mode"]
+    try:
+        with transaction.atomic():
+            return actions.queue_snapshot(domain, name, mode, user=user)
+    except IntegrityError:
+        raise Refused(f"{domain.name} has a snapshot named {name} already.") from None
+
+
 @require_POST
 def snapshot_create(request: HttpRequest, code: str) -> HttpResponse:
     domain = get_domain_for_user(request.user, code, write=True)
@@ -82,60 +97,75 @@ def snapshot_create(request: HttpRequest, code: str) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, f"No snapshot was taken. {_problems(form)}")
         return _back(request, domain)
-    if not actions.volumes_of(domain):
-        messages.error(request, f"{domain.name} has no volumes: there is nothing to snapshot.")
-        return _back(request, domain)
-    name, mode = form.cleaned_data["name"], form.cleaned_data["mode"]
     try:
-        with transaction.atomic():
-            _, job = actions.queue_snapshot(domain, name, mode, user=request.user)
-    except IntegrityError:
-        messages.error(request, f"{domain.name} has a snapshot named {name} already.")
+        snap, job = take_snapshot(domain, form, request.user)
+    except Refused as exc:
+        messages.error(request, str(exc))
         return _back(request, domain)
-    messages.info(request, f"Taking the snapshot {domain.name}@{name} (job #{job.pk}).")
+    messages.info(request, f"Taking the snapshot {domain.name}@{snap.name} (job #{job.pk}).")
     return _back(request, domain)
+
+
+def rollback_refusal(domain: Domain, snapshot: DomainSnapshot, user: Any) -> str:
+    """Why the domU cannot be rolled back to `snapshot` now ('' if it can)."""
+    if snapshot.state != READY:
+        return f"@{snapshot.name} is {snapshot.get_state_display().lower()}."
+    if domain.is_present:
+        return (
+            f"{domain.name} is {domain.get_state_display()}: roll back only a shut-down domU. "
+            "Shut it down first."
+        )
+    # The job checks again: a disk can move while the job waits for its turn.
+    return claims.refusal(domain, snapshot, user)
+
+
+def rollback_snapshot(domain: Domain, snapshot: DomainSnapshot, *, confirm: str, user: Any) -> Job:
+    """Queue the rollback once the snapshot's name is typed as `confirm`; Refused says why not."""
+    refused = rollback_refusal(domain, snapshot, user)
+    if refused:
+        raise Refused(refused)
+    if confirm != snapshot.name:
+        raise Refused(f"Type the snapshot's name ({snapshot.name}) to roll back.")
+    with transaction.atomic():
+        return actions.queue_rollback(domain, snapshot, user=user)
 
 
 @require_POST
 def snapshot_rollback(request: HttpRequest, code: str, snap: str) -> HttpResponse:
     domain = get_domain_for_user(request.user, code, write=True)
     snapshot = _snapshot(domain, snap)
-    confirm_page = redirect(_page(domain, rollback=str(snapshot.code)))
-    if snapshot.state != READY:
-        messages.error(request, f"@{snapshot.name} is {snapshot.get_state_display().lower()}.")
-        return redirect(_page(domain))
-    if domain.is_present:
-        messages.error(
-            request,
-            f"{domain.name} is {domain.get_state_display()}: roll back only a shut-down domU. "
-            "Shut it down first.",
+    try:
+        job = rollback_snapshot(
+            domain, snapshot, confirm=request.POST.get("confirm", ""), user=request.user
         )
-        return confirm_page
-    refused = claims.refusal(domain, snapshot, request.user)
-    if refused:  # the job checks again: a disk can move while the job waits for its turn
-        messages.error(request, refused)
-        return confirm_page
-    if request.POST.get("confirm", "") != snapshot.name:
-        messages.error(request, f"Type the snapshot's name ({snapshot.name}) to roll back.")
-        return confirm_page
-    with transaction.atomic():
-        job = actions.queue_rollback(domain, snapshot, user=request.user)
+    except Refused as exc:
+        messages.error(request, str(exc))
+        if snapshot.state != READY:
+            return redirect(_page(domain))
+        return redirect(_page(domain, rollback=str(snapshot.code)))
     messages.info(request, f"Rolling {domain.name} back to @{snapshot.name} (job #{job.pk}).")
     return redirect(domain)
+
+
+def delete_snapshot(domain: Domain, snapshot: DomainSnapshot, user: Any) -> Job:
+    """Queue destroying the snapshot unless a job of it runs; Refused says why not."""
+    if snapshot.pk in busy_snapshots(domain):
+        raise Refused(
+            f"@{snapshot.name} is {snapshot.get_state_display().lower()}; wait for its job."
+        )
+    with transaction.atomic():
+        return actions.queue_delete(domain, snapshot, user=user)
 
 
 @require_POST
 def snapshot_delete(request: HttpRequest, code: str, snap: str) -> HttpResponse:
     domain = get_domain_for_user(request.user, code, write=True)
     snapshot = _snapshot(domain, snap)
-    if snapshot.pk in busy_snapshots(domain):
-        messages.error(
-            request,
-            f"@{snapshot.name} is {snapshot.get_state_display().lower()}; wait for its job.",
-        )
+    try:
+        job = delete_snapshot(domain, snapshot, request.user)
+    except Refused as exc:
+        messages.error(request, str(exc))
         return _back(request, domain)
-    with transaction.atomic():
-        job = actions.queue_delete(domain, snapshot, user=request.user)
     messages.info(request, f"Deleting the snapshot {domain.name}@{snapshot.name} (job #{job.pk}).")
     return _back(request, domain)
 

@@ -19,9 +19,10 @@ from dom0.errors import Dom0Error
 from dom0.units import human_bytes
 from hosts.choices import Transport
 from jobs.context import JobCancelled, JobContext, StepFailed, tail
-from jobs.enqueue import Target, enqueue
+from jobs.enqueue import enqueue_on
 from jobs.models import Job
 from jobs.registry import job_kind
+from jobs.rows import save_fields
 from storage import users
 from storage.models import IsoImage, UploadSession
 from storage.relay import drop_upload_bytes, receive_upload, relay_staging
@@ -47,13 +48,9 @@ def iso_in_use(iso: IsoImage) -> str | None:
 def queue_fetch(iso: IsoImage, url: str, *, allow_private: bool, user: Any) -> Job:
     # The size is known only once the host asks the server; until then it needs room to start.
     quotas.check(iso.owner, exclude=iso, iso_bytes=iso.size_bytes or 1)
-    return enqueue(
-        FETCH,
-        title=f"Fetch {iso.file_name} to {iso.host.name}",
-        targets=[Target.locking("iso", iso), Target("host", iso.host)],
-        user=user,
-        params={"iso_id": iso.pk, "url": url, "allow_private": allow_private},
-    )
+    title = f"Fetch {iso.file_name} to {iso.host.name}"
+    params = {"url": url, "allow_private": allow_private}
+    return enqueue_on(FETCH, "iso", iso, title=title, user=user, params=params)
 
 
 def reachable_from_pool(host: Any) -> bool:
@@ -73,35 +70,20 @@ def queue_upload(iso: IsoImage, upload: UploadSession, user: Any) -> Job:
     worker runs the job and the central pool streams the bytes to it (storage.relay).
     """
     relay = not reachable_from_pool(iso.host)
-    return enqueue(
-        UPLOAD,
-        title=f"Copy uploaded {iso.file_name} to {iso.host.name}",
-        targets=[Target.locking("iso", iso), Target("host", iso.host)],
-        user=user,
-        params={"iso_id": iso.pk, "upload_id": upload.pk, "relay": relay},
-        queue=None if relay else settings.CELERY_TASK_DEFAULT_QUEUE,
-    )
+    title = f"Copy uploaded {iso.file_name} to {iso.host.name}"
+    params = {"upload_id": upload.pk, "relay": relay}
+    queue = None if relay else settings.CELERY_TASK_DEFAULT_QUEUE
+    return enqueue_on(UPLOAD, "iso", iso, title=title, user=user, params=params, queue=queue)
 
 
 def queue_delete(iso: IsoImage, user: Any) -> Job:
-    return enqueue(
-        DELETE,
-        title=f"Delete {iso.file_name} from {iso.host.name}",
-        targets=[Target.locking("iso", iso), Target("host", iso.host)],
-        user=user,
-        params={"iso_id": iso.pk},
-    )
+    title = f"Delete {iso.file_name} from {iso.host.name}"
+    return enqueue_on(DELETE, "iso", iso, title=title, user=user)
 
 
 # --- helpers -----------------------------------------------------------------------------------
 def _iso(ctx: JobContext) -> IsoImage | None:
     return IsoImage.objects.select_related("host").filter(pk=ctx.job.params["iso_id"]).first()
-
-
-def _save(iso: IsoImage, **values: Any) -> None:
-    IsoImage.objects.filter(pk=iso.pk).update(**values)
-    for key, value in values.items():
-        setattr(iso, key, value)
 
 
 def _share(done: int, total: int | None, start: int = 5, span: int = 85) -> float:
@@ -132,14 +114,14 @@ def _run_guarded(ctx: JobContext, iso: IsoImage, body: Any) -> str:
         return str(body(written))
     except JobCancelled:
         left = _clean_up(ctx, iso, written)
-        _save(iso, state=IsoImage.State.CANCELLED, error=f"Cancelled. {left}")
+        save_fields(iso, state=IsoImage.State.CANCELLED, error=f"Cancelled. {left}")
         raise
     except ChecksumMismatch as exc:
-        _save(iso, state=IsoImage.State.BAD, error=str(exc))
+        save_fields(iso, state=IsoImage.State.BAD, error=str(exc))
         raise
     except Exception as exc:
         left = _clean_up(ctx, iso, written)
-        _save(iso, state=IsoImage.State.FAILED, error=f"{str(exc)[:2000]}\n{left}")
+        save_fields(iso, state=IsoImage.State.FAILED, error=f"{str(exc)[:2000]}\n{left}")
         raise
 
 
@@ -168,7 +150,7 @@ def _remove(ctx: JobContext, path: str, why: str) -> None:
 def _verify(ctx: JobContext, iso: IsoImage, *, known_sha256: str = "") -> str:
     """Hash the image on the host, compare with what we expect, and mark it READY."""
     policy = iso.host.path_policy()
-    _save(iso, state=IsoImage.State.VERIFYING)
+    save_fields(iso, state=IsoImage.State.VERIFYING)
     ctx.progress(92, "Computing SHA-256 on the host")
     result = ctx.run(
         commands.sha_digest(iso.path, "sha256", policy=policy),
@@ -177,7 +159,7 @@ def _verify(ctx: JobContext, iso: IsoImage, *, known_sha256: str = "") -> str:
     )
     digest = result.stdout.strip().lower()
     st = ctx.transport.stat(iso.path)
-    _save(iso, sha256=digest, size_bytes=st.size if st else iso.size_bytes)
+    save_fields(iso, sha256=digest, size_bytes=st.size if st else iso.size_bytes)
     if known_sha256 and digest != known_sha256:
         raise StepFailed(
             f"The copy on the host differs from the upload (SHA-256 {digest} instead of "
@@ -199,7 +181,7 @@ def _verify(ctx: JobContext, iso: IsoImage, *, known_sha256: str = "") -> str:
                 f"the file on the host has {actual}. The image is marked bad; do not boot it."
             )
         ctx.note("Checksum verified", f"{iso.expected_algo.upper()} matches {iso.expected_digest}")
-    _save(iso, state=IsoImage.State.READY, error="")
+    save_fields(iso, state=IsoImage.State.READY, error="")
     ctx.result(sha256=digest, path=iso.path)
     return digest
 
@@ -239,7 +221,7 @@ def _fetch(ctx: JobContext, iso: IsoImage, url: str, written: _Written) -> str:
     )
     total = parsers.parse_fetch_size(sized.stdout)
     quotas.check(iso.owner, exclude=iso, iso_bytes=total or 0)  # now that the size is known
-    _save(iso, size_bytes=total, state=IsoImage.State.FETCHING, error="")
+    save_fields(iso, size_bytes=total, state=IsoImage.State.FETCHING, error="")
     if ctx.transport.stat(iso.path) is not None:
         if not ctx.redelivered:
             raise StepFailed(
@@ -323,7 +305,7 @@ def _upload(
     ctx: JobContext, iso: IsoImage, upload: UploadSession, written: _Written, relay: bool
 ) -> str:
     host = iso.host
-    _save(iso, state=IsoImage.State.TRANSFERRING, error="")
+    save_fields(iso, state=IsoImage.State.TRANSFERRING, error="")
     on_host = ctx.transport.stat(iso.path)
     if ctx.redelivered and on_host is not None and on_host.size == upload.size_bytes:
         written.ours = True

@@ -18,9 +18,10 @@ from dom0 import commands, parsers, validate
 from dom0.errors import CommandFailed, DatasetBusy, DatasetExists, DatasetMissing, Dom0Error
 from hosts.models import Host
 from jobs.context import JobContext, StepFailed
-from jobs.enqueue import Target, enqueue
+from jobs.enqueue import enqueue_on, enqueue_on_host
 from jobs.models import Job
 from jobs.registry import job_kind
+from jobs.rows import save_fields
 from storage import users
 from storage.models import Volume
 from storage.pools import read_pools
@@ -47,23 +48,15 @@ def queue_create(volume: Volume, user: Any, *, retry: bool = False) -> Job:
     """Queue `zfs create`; `retry`: an earlier create failed (it may have made the volume)."""
     quotas.check(volume.owner, exclude=volume, disk_bytes=volume.size_bytes)
     verb = "Retry creating" if retry else "Create"
-    return enqueue(
-        CREATE,
-        title=f"{verb} volume {volume.dataset} ({volume.size_human})",
-        targets=[Target.locking("volume", volume), Target("host", volume.host)],
-        user=user,
-        params={"volume_id": volume.pk, **({"retry": True} if retry else {})},
-    )
+    title = f"{verb} volume {volume.dataset} ({volume.size_human})"
+    params = {"retry": True} if retry else {}
+    return enqueue_on(CREATE, "volume", volume, title=title, user=user, params=params)
 
 
 def queue_destroy(volume: Volume, user: Any) -> Job:
-    return enqueue(
-        DESTROY,
-        title=f"Destroy volume {volume.dataset}",
-        targets=[Target.locking("volume", volume), Target("host", volume.host)],
-        user=user,
-        params={"volume_id": volume.pk, "dataset": volume.dataset},
-    )
+    title = f"Destroy volume {volume.dataset}"
+    params = {"dataset": volume.dataset}
+    return enqueue_on(DESTROY, "volume", volume, title=title, user=user, params=params)
 
 
 def scan_key(host: Host) -> str:
@@ -71,21 +64,15 @@ def scan_key(host: Host) -> str:
 
 
 def queue_scan(host: Host, user: Any) -> Job:
-    return enqueue(
-        SCAN,
-        title=f"Scan volumes on {host.name}",
-        targets=[Target("host", host, lock=scan_key(host), label=f"{host.name} volumes")],
-        user=user,
-    )
+    title, label = f"Scan volumes on {host.name}", f"{host.name} volumes"
+    return enqueue_on_host(SCAN, host, key=scan_key(host), title=title, label=label, user=user)
 
 
 def queue_import(host: Host, dataset: str, user: Any) -> Job:
-    return enqueue(
-        IMPORT,
-        title=f"Import volume {dataset}",
-        targets=[Target("host", host, lock=f"volume:{host.pk}:{dataset}", label=dataset)],
-        user=user,
-        params={"dataset": dataset},
+    key, params = f"volume:{host.pk}:{dataset}", {"dataset": dataset}
+    title = f"Import volume {dataset}"
+    return enqueue_on_host(
+        IMPORT, host, key=key, title=title, label=dataset, user=user, params=params
     )
 
 
@@ -107,12 +94,6 @@ def list_volumes(ctx: JobContext, host: Host) -> dict[str, parsers.ZfsVolume]:
         commands.zfs_list_volumes(host.volumes_parent), label="List volumes", timeout=60
     )
     return {row.name: row for row in parsers.parse_zfs_list(result.stdout)}
-
-
-def _save(volume: Volume, **values: Any) -> None:
-    Volume.objects.filter(pk=volume.pk).update(**values)
-    for key, value in values.items():
-        setattr(volume, key, value)
 
 
 def _observed(row: parsers.ZfsVolume) -> dict[str, Any]:
@@ -173,13 +154,13 @@ def create_volume(ctx: JobContext) -> str:
             row = list_volumes(ctx, host).get(volume.dataset)
         except Dom0Error as exc:
             # zfs said it made it: it exists, whatever the listing says now.
-            _save(volume, state=Volume.State.READY)
+            save_fields(volume, state=Volume.State.READY)
             ctx.note("Not read back", f"{volume.dataset} was made; listing it failed: {exc}")
             return f"Created {volume.device_path} ({volume.size_human})"
         if row is None:
             _failed(ctx, volume, unknown=True)
             raise StepFailed(f"zfs create succeeded but {volume.dataset} is not listed")
-    _save(volume, state=Volume.State.READY, **_observed(row))
+    save_fields(volume, state=Volume.State.READY, **_observed(row))
     ctx.result(dataset=volume.dataset, device=volume.device_path)
     return f"Created {volume.device_path} ({volume.size_human})"
 
@@ -193,7 +174,7 @@ def _as_asked(row: parsers.ZfsVolume, volume: Volume) -> bool:
 
 def _failed(ctx: JobContext, volume: Volume, *, unknown: bool) -> None:
     """Mark a create failed and write down what it left on the host."""
-    _save(volume, state=Volume.State.FAILED)
+    save_fields(volume, state=Volume.State.FAILED)
     host = volume.host.name
     if unknown:
         ctx.result(volume_on_host=ON_HOST_UNKNOWN)
@@ -231,12 +212,12 @@ def destroy_volume(ctx: JobContext) -> str:
     ctx.progress(10, "Checking the host")
 
     def mark_destroying() -> None:
-        _save(volume, state=Volume.State.DESTROYING)
+        save_fields(volume, state=Volume.State.DESTROYING)
 
     try:
         destroyed = destroy_dataset(ctx, volume, on_start=mark_destroying)
     except Dom0Error:
-        _save(volume, state=previous if previous != Volume.State.DESTROYING else "ready")
+        save_fields(volume, state=previous if previous != Volume.State.DESTROYING else "ready")
         raise
     volume.delete()
     if not destroyed:
@@ -298,9 +279,9 @@ def scan_volumes(ctx: JobContext) -> str:
                 continue  # a create or destroy job owns this row right now
             row = found.get(name)
             if row is None:
-                _save(volume, state=Volume.State.MISSING)
+                save_fields(volume, state=Volume.State.MISSING)
             else:
-                _save(volume, state=Volume.State.READY, **_observed(row))
+                save_fields(volume, state=Volume.State.READY, **_observed(row))
     unmanaged = [
         {"dataset": row.name, "size": row.volsize, "used": row.used}
         for name, row in sorted(found.items())
@@ -332,6 +313,6 @@ def import_volume(ctx: JobContext) -> str:
             "owner": ctx.job.requested_by,
         },
     )
-    _save(volume, **_observed(row))
+    save_fields(volume, **_observed(row))
     ctx.result(volume=str(volume.code))
     return f"Imported {dataset}" if created else f"{dataset} was already in the panel"

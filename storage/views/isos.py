@@ -15,11 +15,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from accounts import access, quotas
+from accounts.http import PanelRequest
+from accounts.listing import team_choices
 from dom0.validate import redact_url
 from hosts import access as host_access
 from jobs.choices import JobStatus
 from jobs.enqueue import request_cancel
-from storage import uploads
+from jobs.models import Job
+from storage import lists, uploads
 from storage.forms import FetchForm, UploadForm
 from storage.jobs import isos as jobs
 from storage.models import IsoImage, UploadSession
@@ -34,23 +37,37 @@ from storage.panel import (
 )
 from storage.tasks import forget_image
 from storage.usage import ISO_JOB_STATES
+from storage.views.confirm import TypeToConfirm
+
+DELETE_CONFIRM = TypeToConfirm(
+    IsoImage,
+    "the file name",
+    "delete the image",
+    "deleted",
+    jobs.iso_in_use,
+    "file_name",
+    "file_name",
+)
 
 
-def _visible_isos(request: HttpRequest) -> list[IsoImage]:
-    qs = IsoImage.objects.select_related("host", "owner")
-    return list(access.owned_for_user(qs, request.user).order_by("host__name", "file_name"))
-
-
-def iso_list(request: HttpRequest) -> HttpResponse:
-    isos = _visible_isos(request)
+def iso_list(request: PanelRequest) -> HttpResponse:
+    """The ISO library a page at a time: search, host/state/owner/team filters, sort, in the URL."""
+    hosts = list(host_access.hosts_for_user(request.user).only("code", "name", "iso_dir"))
+    host = lists.chosen_host(request, hosts)
+    listing = lists.iso_listing(request)
+    isos = list(listing.paginate(lists.isos_for(request, listing, host)))
     active = attach_jobs(isos, ISO_KINDS)
     active = attach_uploads(isos) or active
     for iso in isos:
         iso.removal = iso_removal(iso)
     context = {
         "isos": isos,
+        "listing": listing,
         "active": active,
-        "hosts": host_access.hosts_for_user(request.user),
+        "hosts": hosts,
+        "host": host,
+        "states": lists.state_choices(IsoImage),
+        "teams": team_choices(request.user),
         "can_operate": access.can_operate(request.user),
     }
     if request.htmx:
@@ -59,7 +76,7 @@ def iso_list(request: HttpRequest) -> HttpResponse:
     return render(request, "isos/list.html", context)
 
 
-def iso_detail(request: HttpRequest, code: str) -> HttpResponse:
+def iso_detail(request: PanelRequest, code: str) -> HttpResponse:
     iso = access.get_owned_for_user(
         IsoImage.objects.select_related("host", "owner", "team"), request.user, code
     )
@@ -81,7 +98,7 @@ def iso_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _new_iso(form: FetchForm | UploadForm, user: Any, **values: Any) -> IsoImage:
-    algo, digest = form.checksum
+    algo, digest = form.checksum_spec
     return IsoImage.objects.create(
         host=form.cleaned_data["host"],
         file_name=form.cleaned_data["file_name"],
@@ -107,27 +124,38 @@ def iso_fetch(request: HttpRequest) -> HttpResponse:
     access.require_operator(request.user)
     form = FetchForm(request.POST or None, user=request.user, initial=_initial(request))
     if request.method == "POST" and form.is_valid():
-        url = form.cleaned_data["url"]
-        try:
-            with transaction.atomic():
-                iso = _new_iso(
-                    form,
-                    request.user,
-                    source=IsoImage.Source.URL,
-                    source_url=redact_url(url),
-                    state=IsoImage.State.PENDING,
-                )
-                job = jobs.queue_fetch(
-                    iso, url, allow_private=form.private_allowed, user=request.user
-                )
-        except IntegrityError:
-            form.add_error("file_name", "An image with this name was just added on that host.")
-        except quotas.QuotaExceeded as exc:
-            form.add_error(None, str(exc))
-        else:
+        started = start_fetch(form, request.user)
+        if started is not None:
+            iso, job = started
             messages.info(request, f"Fetching {iso.file_name} on {iso.host.name} (job #{job.pk}).")
             return redirect(iso)
     return render(request, "isos/fetch.html", {"form": form})
+
+
+def start_fetch(form: FetchForm, user: Any) -> tuple[IsoImage, Job] | None:
+    """Add the image of a valid fetch form and queue its fetch (the page and the API).
+
+    None when refused meanwhile (the name was just taken, or the quota): the reason is then on
+    the form.
+    """
+    url = form.cleaned_data["url"]
+    try:
+        with transaction.atomic():
+            iso = _new_iso(
+                form,
+                user,
+                source=IsoImage.Source.URL,
+                source_url=redact_url(url),
+                state=IsoImage.State.PENDING,
+            )
+            job = jobs.queue_fetch(iso, url, allow_private=form.private_allowed, user=user)
+    except IntegrityError:
+        form.add_error("file_name", "An image with this name was just added on that host.")
+        return None
+    except quotas.QuotaExceeded as exc:
+        form.add_error(None, str(exc))
+        return None
+    return iso, job
 
 
 # --- upload: the page, the plain form fallback, and the resumable protocol -----------------------
@@ -175,8 +203,11 @@ def _upload_context(form: UploadForm) -> dict[str, Any]:
 
     from dom0.units import binary_size
 
+    hosts = form.fields["host"].queryset  # type: ignore[attr-defined]
     return {
         "form": form,
+        # The tus metadata names the host by its code; the form's choices are primary keys.
+        "host_codes": {str(pk): str(code) for pk, code in hosts.values_list("pk", "code")},
         "chunk_size": settings.UPLOAD_CHUNK_BYTES,
         "max_bytes": settings.ISO_UPLOAD_MAX_BYTES,
         "max_human": binary_size(settings.ISO_UPLOAD_MAX_BYTES),
@@ -248,15 +279,7 @@ def _session_state(session: UploadSession, offset: int) -> dict[str, Any]:
 
 
 def _session_for(request: HttpRequest, code: str) -> UploadSession:
-    from django.http import Http404
-
-    qs = UploadSession.objects.select_related("iso", "iso__host").filter(code=code)
-    if not access.is_admin(request.user):
-        qs = qs.filter(owner=request.user)  # type: ignore[misc]
-    session = qs.first()
-    if session is None:
-        raise Http404("No such upload")
-    return session
+    return uploads.session_for_user(request.user, code)
 
 
 @require_http_methods(["GET", "HEAD", "PUT", "DELETE"])
@@ -339,28 +362,37 @@ def iso_cancel(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_POST
 def iso_delete(request: HttpRequest, code: str) -> HttpResponse:
-    iso = access.get_owned_for_user(
-        IsoImage.objects.select_related("host"), request.user, code, write=True
-    )
-    if request.POST.get("confirm", "").strip() != iso.file_name:
-        messages.error(request, f"Type the file name ({iso.file_name}) to delete the image.")
-        return redirect(iso)
-    reason = jobs.iso_in_use(iso)
-    if reason:
-        messages.error(request, f"{iso.file_name} cannot be deleted: {reason}.")
-        return redirect(iso)
-    attach_jobs([iso], ISO_KINDS)
+    iso, back = DELETE_CONFIRM.checked(request, code)
+    if back is not None:
+        return back
     attach_uploads([iso])
+    attach_jobs([iso], ISO_KINDS)
     if iso.job is not None and iso.job.is_active:
-        messages.error(request, "A job is still running for this image; cancel it first.")
+        messages.error(request, ISO_BUSY)
         return redirect(iso)
-    if iso_removal(iso) == REMOVE_FORGET:
-        # Nothing of the panel's is at that path: a file there is someone else's.
-        return _forget(request, iso)
-    with transaction.atomic():
-        job = jobs.queue_delete(iso, request.user)
+    job, left = delete_image(iso, request.user)
+    if job is None:
+        return _forgotten(request, iso, left)
     messages.info(request, f"Deleting {iso.path} (job #{job.pk}).")
     return redirect("isos:list")
+
+
+ISO_BUSY = "A job is still running for this image; cancel it first."
+
+
+def delete_image(iso: IsoImage, user: Any) -> tuple[Job | None, bool]:
+    """Delete a confirmed image that nobody uses and no job works on (the page and the API).
+
+    Returns the job that removes the file from the host; or (None, left) when only the panel's
+    row was dropped (nothing of the panel's is at that path: a file there is someone else's),
+    `left` saying whether a job stopped half-way may have left a partial copy.
+    """
+    if iso_removal(iso) == REMOVE_FORGET:
+        left = iso_may_have_left(iso)
+        forget_image(iso)
+        return None, left
+    with transaction.atomic():
+        return jobs.queue_delete(iso, user), False
 
 
 @require_POST
@@ -398,6 +430,10 @@ def _forget(request: HttpRequest, iso: IsoImage) -> HttpResponse:
     """Drop the row (and the upload's bytes on this machine); nothing on the host is touched."""
     left = iso_may_have_left(iso)
     forget_image(iso)
+    return _forgotten(request, iso, left)
+
+
+def _forgotten(request: HttpRequest, iso: IsoImage, left: bool) -> HttpResponse:
     if left:
         messages.warning(
             request,

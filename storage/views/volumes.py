@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -10,14 +12,21 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts import access, quotas
+from accounts.http import PanelRequest
 from dom0 import validate
 from dom0.errors import ValidationError as Dom0ValidationError
 from hosts import access as host_access
 from hosts.models import Host
+from jobs.models import Job
 from storage.forms import VolumeForm
 from storage.jobs import volumes as jobs
 from storage.models import Volume
 from storage.panel import attach_jobs, host_storage_context, volume_on_host
+from storage.views.confirm import TypeToConfirm
+
+DESTROY_CONFIRM = TypeToConfirm(
+    Volume, "the volume name", "destroy it", "destroyed", jobs.volume_in_use, "name", "dataset"
+)
 
 
 def _host_storage_url(host: Host) -> str:
@@ -35,26 +44,48 @@ def volume_new(request: HttpRequest, code: str) -> HttpResponse:
     access.require_operator(request.user)
     form = VolumeForm(request.POST or None, user=request.user, host=host)
     if request.method == "POST" and form.is_valid():
-        try:
-            with transaction.atomic():
-                volume = Volume.objects.create(
-                    host=host,
-                    dataset=form.dataset,
-                    size_bytes=form.cleaned_data["size"],
-                    sparse=form.cleaned_data["sparse"],
-                    owner=request.user,
-                    team=form.cleaned_data.get("team"),
-                )
-                job = jobs.queue_create(volume, request.user)
-        except quotas.QuotaExceeded as exc:
-            form.add_error("size", str(exc))
-        else:
+        made = create_volume(form, request.user)
+        if made is not None:
+            volume, job = made
             messages.info(request, f"Creating {volume.dataset} (job #{job.pk}).")
             return redirect(_host_storage_url(host))
     return render(request, "storage/volume_form.html", {"form": form, "host": host})
 
 
-def volume_detail(request: HttpRequest, code: str) -> HttpResponse:
+def create_volume(form: VolumeForm, user: Any) -> tuple[Volume, Job] | None:
+    """Add the volume of a valid form and queue its `zfs create` (the page and the API).
+
+    None when the quota refused it meanwhile (another create took the room): the reason is then
+    on the form's size field.
+    """
+    try:
+        with transaction.atomic():
+            volume = Volume.objects.create(
+                host=form.host,
+                dataset=form.dataset,
+                size_bytes=form.cleaned_data["size"],
+                sparse=form.cleaned_data["sparse"],
+                owner=user,
+                team=form.cleaned_data.get("team"),
+            )
+            job = jobs.queue_create(volume, user)
+    except quotas.QuotaExceeded as exc:
+        form.add_error("size", str(exc))
+        return None
+    return volume, job
+
+
+def destroy_refusal(volume: Volume) -> str | None:
+    """Why a confirmed destroy of `volume` is refused (call attach_jobs first), or None."""
+    if volume_on_host(volume) == jobs.ON_HOST_NONE:
+        return (
+            f"{volume.dataset} was never made on {volume.host.name}: there is nothing to "
+            "destroy. Remove it from the panel instead."
+        )
+    return None
+
+
+def volume_detail(request: PanelRequest, code: str) -> HttpResponse:
     volume = access.get_owned_for_user(
         Volume.objects.select_related("host", "owner", "team"), request.user, code
     )
@@ -77,23 +108,13 @@ def volume_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_POST
 def volume_destroy(request: HttpRequest, code: str) -> HttpResponse:
-    volume = access.get_owned_for_user(
-        Volume.objects.select_related("host"), request.user, code, write=True
-    )
-    if request.POST.get("confirm", "").strip() != volume.name:
-        messages.error(request, f"Type the volume name ({volume.name}) to destroy it.")
-        return redirect(volume)
-    reason = jobs.volume_in_use(volume)
-    if reason:
-        messages.error(request, f"{volume.dataset} cannot be destroyed: {reason}.")
-        return redirect(volume)
+    volume, back = DESTROY_CONFIRM.checked(request, code)
+    if back is not None:
+        return back
     attach_jobs([volume], None)
-    if volume_on_host(volume) == jobs.ON_HOST_NONE:
-        messages.error(
-            request,
-            f"{volume.dataset} was never made on {volume.host.name}: there is nothing to "
-            "destroy. Remove it from the panel instead.",
-        )
+    refusal = destroy_refusal(volume)
+    if refusal:
+        messages.error(request, refusal)
         return redirect(volume)
     with transaction.atomic():
         job = jobs.queue_destroy(volume, request.user)

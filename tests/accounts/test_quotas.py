@@ -126,7 +126,7 @@ def test_it_checks_memory_and_vcpus_again_when_a_domu_starts(client, alice, host
     Quota.objects.create(user=alice, memory_mb=3072, vcpus=4)
     running(host, alice, "busy", 1024, vcpus=2)
     stopped = Domain.objects.create(
-        host=host, name="idle", owner=alice, memory_mb=2048, vcpus=2, state="shutdown",
+        host=host, name="idle", owner=alice, memory_mb=2048, vcpus=2, state="not_running",
         vnc_display=9,
     )  # fmt: skip
     start = reverse("domains:action", args=[stopped.code, "start"])

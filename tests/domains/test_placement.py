@@ -44,11 +44,11 @@ def test_new_domu_form_preselects_and_names_the_suggestion(admin_client):
     page = admin_client.get(reverse("domains:new")).content.decode()
     assert "Suggested: xen-b (most free memory that fits)" in page
     form = admin_client.get(reverse("domains:new")).context["form"]
-    assert form.host.name == "xen-b"
+    assert form.target_host.name == "xen-b"
     # A host the user chose wins over the suggestion.
     chosen = admin_client.get(reverse("domains:new"), {"host": str(form.suggested.code)})
-    assert chosen.context["form"].host.name == "xen-b"
-    a_code = str(type(form.host).objects.get(name="xen-a").code)
+    assert chosen.context["form"].target_host.name == "xen-b"
+    a_code = str(type(form.target_host).objects.get(name="xen-a").code)
     assert (
         admin_client.get(reverse("domains:new"), {"host": a_code}).context["host"].name == "xen-a"
     )

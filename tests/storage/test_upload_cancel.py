@@ -100,7 +100,8 @@ def _in_a_browser(base_url: str, drive: Callable[[Any], None]) -> None:
 def test_it_keeps_an_upload_the_browser_cancels_as_it_completes(
     worker, live_server, django_user_model, settings, sim_host
 ):
-    """The last PUT completes the file but its answer is lost; Cancel comes during the retry."""
+    """The last PATCH (tus) completes the file but its answer is lost; Cancel comes during the
+    retry."""
     settings.UPLOAD_CHUNK_BYTES = 64 * 1024
     django_user_model.objects.create_superuser("admin", "a@example.com", "pw-admin-123")
     image = Path(settings.UPLOAD_DIR).parent / "late.iso"
@@ -112,7 +113,7 @@ def test_it_keeps_an_upload_the_browser_cancels_as_it_completes(
         request = route.request
         methods.append(request.method)
         offset = int(request.headers.get("upload-offset", "-1"))
-        if request.method == "PUT" and offset + len(request.post_data_buffer or b"") == len(ISO):
+        if request.method == "PATCH" and offset + len(request.post_data_buffer or b"") == len(ISO):
             route.fetch()  # the server receives the whole chunk and completes the upload
             route.abort()  # ... but the browser sees a dropped connection
         else:
@@ -121,7 +122,7 @@ def test_it_keeps_an_upload_the_browser_cancels_as_it_completes(
     def drive(page: Any) -> None:
         login(page, "admin", "pw-admin-123")
         accept_confirms(page)
-        page.route("**/isos/uploads/*/", lose_the_last_answer)
+        page.route("**/api/v1/uploads/*/", lose_the_last_answer)
         page.goto(f"/isos/upload/?host={sim_host.code}")
         page.set_input_files("#id_file", str(image))
         page.fill("#id_file_name", "late.iso")

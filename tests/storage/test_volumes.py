@@ -57,7 +57,7 @@ def test_it_creates_a_volume_with_zfs_create(worker, operator_client, sim_host, 
     assert volume.used_bytes and volume.used_bytes >= 20 * 2**30  # thick: reserved up front
     page = operator_client.get(sim_host.get_absolute_url()).content.decode()
     assert 'data-copy="/dev/zvol/zroot/xen/freebsd-disk0"' in page
-    assert ">20G<" in page
+    assert ">20 GiB<" in page
 
 
 def test_it_creates_a_sparse_volume(worker, operator_client, sim_host):
