@@ -18,7 +18,7 @@ import django_filters
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics, serializers, status
+from rest_framework import exceptions, generics, serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -209,7 +209,7 @@ class TokenFilter(django_filters.FilterSet):
 
 @extend_schema(tags=["accounts"])
 class TokenList(generics.ListAPIView):
-    """Your API tokens (admins: everyone's), newest first; `POST` makes one."""
+    """Your API tokens (admins: everyone's), newest first; `POST` makes one (signed in only)."""
 
     serializer_class = TokenSerializer
     permission_classes = [*generics.ListAPIView.permission_classes, ManagesTokens]
@@ -230,9 +230,16 @@ class TokenList(generics.ListAPIView):
     @extend_schema(
         request=TokenCreateSerializer,
         responses={201: NewTokenSerializer, **errors(400, 401, 403)},
-        description="Make a token for yourself; its text is in this answer only. Audited.",
+        description="Make a token for yourself; its text is in this answer only. Audited. "
+        "Signed in only (the session, with its CSRF token): a request made with a token is "
+        "refused (403), since a token made by a token would outlive the revocation of its maker.",
     )
     def post(self, request: Request) -> Response:
+        if isinstance(request.auth, ApiToken):
+            # A leaked token could otherwise mint successors that survive its revocation.
+            raise exceptions.PermissionDenied(
+                "Create tokens on the Tokens page (signed in): a token cannot make tokens."
+            )
         typed = TokenCreateSerializer(data=request.data)
         typed.is_valid(raise_exception=True)
         day = typed.validated_data.get("expires_on")
@@ -242,8 +249,7 @@ class TokenList(generics.ListAPIView):
             "expires_on": day.isoformat() if day else "",
         }
         # Then the page's own form: the same rules (viewer scope, expiry after today).
-        limit = request.auth.expires_at if isinstance(request.auth, ApiToken) else None
-        form = tokens.TokenForm(data, user=request.user, limit=limit)
+        form = tokens.TokenForm(data, user=request.user)
         if not form.is_valid():
             raise serializers.ValidationError(form.errors.get_json_data(escape_html=False))
         issued = tokens.create(request._request, request.user, form)

@@ -17,6 +17,11 @@ from accounts import audit, tokens
 from accounts.models import ApiToken, AuditAction
 
 KEYWORD = "Bearer"
+#: Requests made with a token that are not audited one by one although they write: the chunks of
+#: a tus upload (`PATCH api:upload`, one per few MiB; its `HEAD`s only read, like every GET).
+#: Creating the upload (`POST api:uploads`) and aborting it (`DELETE`) are audited: the upload is
+#: on record once, not once per chunk.
+UNAUDITED = {("PATCH", "api:upload")}
 
 
 class TokenAuthentication(authentication.BaseAuthentication):
@@ -31,7 +36,7 @@ class TokenAuthentication(authentication.BaseAuthentication):
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid, revoked or expired API token.")
         tokens.touch(token)
-        if request.method not in permissions.SAFE_METHODS:
+        if request.method not in permissions.SAFE_METHODS and not _unaudited(request):
             audit.record(
                 AuditAction.TOKEN_USE,
                 request=request._request,
@@ -44,6 +49,11 @@ class TokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return f'{KEYWORD} realm="api"'
+
+
+def _unaudited(request: Request) -> bool:
+    match = getattr(request._request, "resolver_match", None)
+    return match is not None and (request.method, match.view_name) in UNAUDITED
 
 
 class TokenScope(permissions.BasePermission):

@@ -97,6 +97,7 @@ class AuditAction(models.TextChoices):
     TOKEN_CREATE = "token_create", "API token created"
     TOKEN_REVOKE = "token_revoke", "API token revoked"
     TOKEN_USE = "token_use", "API token used"
+    ALERT_RULE_CHANGE = "alert_rule_change", "Alert rule changed"
 
 
 class AuditEntry(models.Model):

@@ -64,7 +64,8 @@ class ListQuery:
     @classmethod
     def from_params(cls, params: QueryDict | dict[str, str]) -> ListQuery:
         def word(key: str, limit: int = 64) -> str:
-            return str(params.get(key) or "").strip()[:limit]
+            # PostgreSQL text cannot hold NUL: a NUL in a search would be a 500, not "no match".
+            return str(params.get(key) or "").replace("\x00", "").strip()[:limit]
 
         sort = word("sort")
         if sort.lstrip("-") not in SORTS:

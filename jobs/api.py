@@ -130,7 +130,15 @@ class EventsQuery(serializers.Serializer):
         required=False,
         min_value=1,
         max_value=sse.MAX_SECONDS,
-        help_text=f"Close the stream after this many seconds (at most {sse.MAX_SECONDS}).",
+        help_text=f"Close the stream after this many seconds ({sse.DEFAULT_SECONDS} unless "
+        f"given, at most {sse.MAX_SECONDS}); reconnect with `Last-Event-ID` to follow on.",
+    )
+
+
+class TooManyStreams(exceptions.Throttled):
+    default_detail = (
+        f"You already follow {sse.STREAMS_PER_USER} jobs over event streams. Close one (or wait "
+        "until one ends), or poll GET /api/v1/jobs/<code>/ instead."
     )
 
 
@@ -160,15 +168,18 @@ class EventsQuery(serializers.Serializer):
             },
             description="Server-Sent Events: `progress` (the job, when its status, progress or "
             "message changed), `step` (a step that started or ended), `end` (the job at its "
-            "final status; the stream then closes); `: keep-alive` comments every 15 s.",
+            "final status; the stream then closes); `: keep-alive` comments every 15 s. "
+            f"The stream closes after {sse.DEFAULT_SECONDS} s (or `max_seconds`) even if the "
+            "job still runs: reconnect with `Last-Event-ID`.",
         ),
         # Errors are JSON whatever the client asked for.
-        **{(code, "application/json"): ErrorSerializer for code in (400, 404)},
+        **{(code, "application/json"): ErrorSerializer for code in (400, 404, 429)},
     },
 )
 class JobEvents(APIView):
-    """Follow a job without polling (Server-Sent Events), until it ends or the stream's time
-    (an hour at most) is up; reconnect with `Last-Event-ID` to follow on."""
+    """Follow a job without polling (Server-Sent Events), until it ends or the stream's time is
+    up (5 minutes unless `max_seconds` says otherwise, an hour at most); reconnect with
+    `Last-Event-ID` to follow on. One user holds at most 4 streams at once: a fifth gets 429."""
 
     renderer_classes = [renderers.JSONRenderer, EventStreamRenderer]
 
@@ -176,14 +187,20 @@ class JobEvents(APIView):
         job = job_access.get_job_for_user(request.user, str(code))
         query = EventsQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
+        max_seconds = query.validated_data.get("max_seconds", sse.DEFAULT_SECONDS)
+        slot = sse.open_slot(request.user.pk, max_seconds)
+        if slot is None:
+            raise TooManyStreams
         stream = sse.job_events(
             job.pk,
             job_json=lambda j: dict(JobSerializer(j).data),
             step_json=lambda s: dict(JobStepSerializer(s).data),
             after_step=sse.last_event_id(request.headers.get("Last-Event-ID")),
-            max_seconds=query.validated_data.get("max_seconds", sse.MAX_SECONDS),
+            max_seconds=max_seconds,
         )
-        response = StreamingHttpResponse(stream, content_type="text/event-stream")
+        response = StreamingHttpResponse(
+            sse.Counted(stream, request.user.pk, slot), content_type="text/event-stream"
+        )
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
         return response

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 
-from jobs.choices import StepStatus
+from jobs.choices import ACTIVE_JOB_STATUSES, StepStatus
 from jobs.models import Job, JobStep
 from jobs.registry import transport_factory
 
@@ -101,9 +101,25 @@ class JobContext:
                     if pending is None:
                         return
                     self._last_progress_write = time.monotonic()
-                Job.objects.filter(pk=self.job.pk).update(progress=pending[0], message=pending[1])
+                try:
+                    self._write(pending)
+                except Exception:
+                    # ("database is locked", a dropped connection): keep the value for the next
+                    # flush, unless a newer one was reported meanwhile — that one supersedes it.
+                    with self._progress_lock:
+                        if self._pending is None:
+                            self._pending = pending
+                    log.debug("progress write of job %s failed", self.job.pk, exc_info=True)
+                    raise
         finally:
             self._write_lock.release()
+
+    def _write(self, pending: tuple[int, str]) -> None:
+        # Only while this run still owns the job: a late flush must never overwrite how the job
+        # ended (its failure message) or the progress of a run that took it over.
+        Job.objects.filter(
+            pk=self.job.pk, status__in=ACTIVE_JOB_STATUSES, attempt=self.job.attempt
+        ).update(progress=pending[0], message=pending[1])
 
     def _flush_at_window_end(self) -> None:
         """Start the timer that writes the pending progress when the window ends (lock held)."""
@@ -233,8 +249,12 @@ class JobContext:
         if timer is not None:
             timer.cancel()
             timer.join()
-        # The last value reported is the one a failed or cancelled job is left showing.
-        self._flush_progress(wait=True)
+        # The runner closes before it writes how the job ended: the last progress reported is
+        # on the row first, then the final status and message replace what they should.
+        try:
+            self._flush_progress(wait=True)
+        except Exception:  # the job's end matters more than its last percent
+            log.warning("writing the last progress of job %s failed", self.job.pk, exc_info=True)
         transports, self._transports = list(self._transports.values()), {}
         for transport in transports:
             transport.close()

@@ -6,6 +6,7 @@ import logging
 import threading
 import traceback
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -164,28 +165,33 @@ class Heartbeat(threading.Thread):
 def _run_claimed(job: Job, redelivered: bool) -> str:
     ctx = JobContext(job, redelivered=redelivered or job.attempt > 1)
     try:
+        status, summary, ending = _call_handler(job, ctx)
+    finally:
+        # Before _finish: progress still pending, flushed after it, would replace the job's
+        # "Failed"/"Cancelled" with a stale step message (the flush skips ended jobs as well).
+        ctx.close()
+    _finish(job, status, **ending)
+    return summary
+
+
+def _call_handler(job: Job, ctx: JobContext) -> tuple[str, str, dict[str, Any]]:
+    """Run the job's handler; return its final status, a one-line summary and _finish's values."""
+    try:
         summary = get_handler(job.kind)(ctx) or "Done"
     except JobCancelled:
-        _finish(job, JobStatus.CANCELLED, message="Cancelled")
-        return "cancelled"
+        return JobStatus.CANCELLED, "cancelled", {"message": "Cancelled"}
     except (Dom0Error, StepFailed, QuotaExceeded) as exc:
-        _finish(job, JobStatus.FAILED, error=ctx.redact(str(exc)), message="Failed")
-        return f"failed: {exc}"
+        failed = {"error": ctx.redact(str(exc)), "message": "Failed"}
+        return JobStatus.FAILED, f"failed: {exc}", failed
     except Exception as exc:  # a bug: keep the traceback where an admin can read it
         log.exception("job %s crashed", job.pk)
-        _finish(
-            job,
+        error = f"Internal error: {exc.__class__.__name__}: {exc}\n\n{traceback.format_exc()}"
+        return (
             JobStatus.FAILED,
-            error=ctx.redact(
-                f"Internal error: {exc.__class__.__name__}: {exc}\n\n{traceback.format_exc()}"
-            ),
-            message="Failed",
+            f"crashed: {exc}",
+            {"error": ctx.redact(error), "message": "Failed"},
         )
-        return f"crashed: {exc}"
-    finally:
-        ctx.close()
-    _finish(job, JobStatus.SUCCEEDED, message=summary, progress=100)
-    return summary
+    return JobStatus.SUCCEEDED, summary, {"message": summary, "progress": 100}
 
 
 def _finish(

@@ -10,7 +10,7 @@ from django.core.validators import validate_email
 
 from monitoring.alerts import DEFAULTS
 from monitoring.models import AlertKind, AlertRule
-from monitoring.notify import recipients
+from monitoring.notify import is_web_url, recipients
 
 PERCENT_KINDS = (AlertKind.POOL_FULL, AlertKind.QUOTA_HIGH)
 #: The longest quiet period (a week): longer would silence a rule for good.
@@ -65,7 +65,7 @@ class AlertRuleForm(forms.ModelForm):
 
     def clean_webhook_url(self) -> str:
         url = self.cleaned_data.get("webhook_url", "")
-        if url and not url.lower().startswith(("http://", "https://")):
+        if url and not is_web_url(url):  # the webhook task refuses the others as well
             raise ValidationError("Use an http:// or https:// URL.")
         return url
 

@@ -1,5 +1,5 @@
 """Alerts pages: every signed-in user sees the alerts about what they may see; admins manage
-the rules (list, create, edit, delete)."""
+the rules (list, create, edit, delete; each audited, the webhook without its query)."""
 
 from __future__ import annotations
 
@@ -7,22 +7,26 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import CharField, Count, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts import access
+from accounts import access, audit
 from accounts.admin_lookups import fits_int64
 from accounts.models import Quota
 from domains.access import domains_for_user
 from jobs.access import jobs_for_user
-from monitoring import alerts
+from monitoring import alerts, notify
 from monitoring.alert_forms import AlertRuleForm
 from monitoring.models import Alert, AlertKind, AlertRule
 
 PAGE_SIZE = 50
+#: The audit action of rule changes (not yet one of accounts.models.AuditAction's choices).
+RULE_CHANGE = "alert_rule_change"
+AUDITED = ("name", "kind", "threshold", "quiet_minutes", "email", "webhook_url", "enabled")
 STATES = {"firing": Alert.State.FIRING, "resolved": Alert.State.RESOLVED}
 
 
@@ -100,18 +104,43 @@ def _rule(pk: int) -> AlertRule:
     return get_object_or_404(AlertRule, pk=pk)
 
 
+def _audited(rule: AlertRule, name: str) -> object:
+    value = getattr(rule, name)
+    return notify.safe_url(value) if name == "webhook_url" and value else value
+
+
+def _audit(request: HttpRequest, rule: AlertRule, **details: object) -> None:
+    audit.record(
+        RULE_CHANGE, request=request, target_type="alert rule", target_label=rule.name,
+        details=details,
+    )  # fmt: skip
+
+
 def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     access.require_admin(request.user)
     rule = _rule(pk) if pk is not None else None
     form = AlertRuleForm(request.POST or None, instance=rule)
     if request.method == "POST" and form.is_valid():
+        # The rule as stored (form validation already changed `rule` in memory).
+        before = AlertRule.objects.get(pk=rule.pk) if rule is not None else None
         saved = form.save(commit=False)
-        if rule is None:
-            saved.created_by = request.user
-        saved.save()
-        if rule is not None and form.changed_data:
-            # A changed condition starts afresh: what fired under the old one is over.
-            alerts.resolve_rule(saved)
+        with transaction.atomic():
+            if rule is None:
+                saved.created_by = request.user
+            saved.save()
+            if before is None:
+                _audit(request, saved, created={f: _audited(saved, f) for f in AUDITED})
+            elif form.changed_data:
+                # A webhook whose query alone changed shows the same twice: changed, not shown.
+                changed = {
+                    f: [_audited(before, f), _audited(saved, f)]
+                    for f in AUDITED
+                    if getattr(before, f) != getattr(saved, f)
+                }
+                _audit(request, saved, changed=changed)
+                # A changed condition starts afresh: what fired under the old one is over
+                # (resolves go where the firing went, after the commit).
+                alerts.resolve_rule(saved, sent_to=before)
         verb = "Saved" if rule is not None else "Created"
         messages.success(
             request,
@@ -133,6 +162,8 @@ def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
         )
         return redirect("monitoring:alert_rule_edit", pk=rule.pk)
     name = rule.name
-    rule.delete()
+    with transaction.atomic():
+        _audit(request, rule, deleted={f: _audited(rule, f) for f in AUDITED})
+        rule.delete()
     messages.success(request, f"Deleted the alert rule “{name}” and its past alerts.")
     return redirect("monitoring:alert_rules")

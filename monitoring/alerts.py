@@ -10,8 +10,10 @@ and a poll never open the same alert twice. Notifications go out in Celery tasks
 (monitoring.notify): evaluation never waits on a mail server or a webhook.
 
 A rule's quiet period: after a notification for (rule, subject), no other *firing*
-notification for it within `quiet_minutes` (a flapping pool mails once). A resolve is sent only
-for an alert whose firing was sent, so the receiver always sees pairs.
+notification for it within `quiet_minutes` (a flapping pool mails once). An alert opened
+silently inside a quiet period is sent once the period is over if it still fires. A resolve is
+sent only for an alert whose firing was sent (also when an edit or disable ends it), so the
+receiver always sees pairs.
 
 Job failures are events, not states: a failed job is a subject for JOB_FAILED_WINDOW after it
 finished (then its alert resolves on its own); only jobs that failed after the rule was made.
@@ -21,11 +23,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -36,7 +37,7 @@ from hosts.choices import HostStatus
 from hosts.models import Host
 from jobs.choices import JobStatus
 from jobs.models import Job
-from monitoring import notify
+from monitoring import locks, notify
 from monitoring.models import Alert, AlertKind, AlertRule
 from storage.models import Pool
 
@@ -193,11 +194,21 @@ def evaluate_rule(rule: AlertRule, now: datetime, host: Host | None = None) -> t
     quiet = now - timedelta(minutes=rule.quiet_minutes)
     for subject, finding in found.items():
         alert = firing.get(subject)
+        notified = rule.alerts.filter(subject=subject, last_notified_at__gt=quiet)
         if alert is not None:
+            changes: dict[str, object] = {}
             if alert.message != finding.message:
-                Alert.objects.filter(pk=alert.pk).update(message=finding.message)
+                alert.message = changes["message"] = finding.message
+            if alert.last_notified_at is None and not notified.exists():
+                # Opened silently inside a quiet period that is over now: a lasting
+                # condition is sent (else the receiver's last word stays "resolved").
+                alert.last_notified_at = changes["last_notified_at"] = now
+                alert.notifications = changes["notifications"] = alert.notifications + 1
+                notify.queue(alert, notify.FIRING)
+            if changes:
+                Alert.objects.filter(pk=alert.pk).update(**changes)
             continue
-        recent = rule.alerts.filter(subject=subject, last_notified_at__gt=quiet).exists()
+        recent = notified.exists()
         alert = Alert.objects.create(
             rule=rule, subject=subject, subject_label=finding.label[:200],
             message=finding.message, started_at=now,
@@ -238,31 +249,25 @@ def evaluate(host: Host | None = None) -> tuple[int, int]:
     return fired, resolved
 
 
-def resolve_rule(rule: AlertRule) -> None:
-    """A disabled or edited rule's open alerts end now (no notification: nothing cleared)."""
-    rule.alerts.filter(state=Alert.State.FIRING).update(
-        state=Alert.State.RESOLVED, resolved_at=timezone.now()
-    )
+def resolve_rule(rule: AlertRule, sent_to: AlertRule | None = None) -> int:
+    """A disabled or edited rule's open alerts end now; those whose firing was sent get a
+    resolve, so receivers see pairs. `sent_to` is the rule as it was before the edit: the
+    resolve goes to the addresses the firing went to. Returns how many were resolved."""
+    now = timezone.now()
+    was = sent_to or rule
+    count = 0
+    for alert in rule.alerts.filter(state=Alert.State.FIRING).select_related("rule"):
+        alert.state, alert.resolved_at = Alert.State.RESOLVED, now
+        update = ["state", "resolved_at"]
+        if alert.last_notified_at is not None:
+            alert.notifications += 1
+            update.append("notifications")
+            notify.queue(alert, notify.RESOLVED, email=was.email, webhook_url=was.webhook_url)
+        alert.save(update_fields=update)
+        count += 1
+    return count
 
 
-@contextmanager
-def _lock() -> Iterator[bool]:
-    """One evaluation at a time across workers (Redis); without Redis, go on unlocked."""
-    import redis
-
-    try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
-        lock = client.lock("xenpanel:alerts:evaluate", timeout=120, blocking_timeout=60)
-        held = lock.acquire()
-    except redis.RedisError as exc:
-        log.warning("alerts: evaluating without the lock (%s)", exc)
-        yield True
-        return
-    try:
-        yield held
-    finally:
-        if held:
-            try:
-                lock.release()
-            except redis.RedisError:
-                pass  # expired: the next evaluation takes it again
+def _lock() -> AbstractContextManager[bool]:
+    """One evaluation at a time across workers: a second one waits up to a minute."""
+    return locks.held("alerts:evaluate", timeout=120, wait=60)

@@ -3,6 +3,9 @@
 `queue(alert, event)` sends Celery tasks once the evaluation's transaction commits, so an
 evaluation never waits on a mail server or a slow receiver. The webhook task POSTs with a
 timeout and retries with back-off (5 s, 10 s, 20 s, 40 s); e-mail is retried the same way.
+Only http(s) webhook URLs are used, and redirects are not followed (a 3xx is a failed delivery,
+retried like the others): the rule names the one receiver, a redirect must not pick another
+host or scheme.
 What was sent is decided (and counted on the Alert) at evaluation time; a delivery that fails
 every retry is logged, not re-decided.
 
@@ -17,7 +20,8 @@ import json
 import logging
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 from celery import shared_task
 from django.conf import settings
@@ -56,21 +60,31 @@ def recipients(rule_email: str) -> list[str]:
     return [a.strip() for a in rule_email.replace(";", ",").split(",") if a.strip()]
 
 
-def queue(alert: Alert, event: str) -> None:
-    """Send the rule's e-mail and webhook for `alert` after the current transaction commits."""
+def queue(
+    alert: Alert, event: str, *, email: str | None = None, webhook_url: str | None = None
+) -> None:
+    """Send the rule's e-mail and webhook for `alert` after the current transaction commits.
+
+    `email` and `webhook_url` override the rule's (a resolve after an edit goes where the
+    firing went, not to the rule's new addresses).
+    """
     rule = alert.rule
     pk = alert.pk
-    if rule.email:
-        transaction.on_commit(lambda: _send(send_email, pk, event))
-    if rule.webhook_url:
-        transaction.on_commit(lambda: _send(send_webhook, pk, event))
+    to = rule.email if email is None else email
+    url = rule.webhook_url if webhook_url is None else webhook_url
+    if to:
+        extra = {} if email is None else {"to": to}
+        transaction.on_commit(lambda: _send(send_email, pk, event, extra))
+    if url:
+        extra = {} if webhook_url is None else {"url": url}
+        transaction.on_commit(lambda: _send(send_webhook, pk, event, extra))
 
 
-def _send(task: Any, pk: int, event: str) -> None:
+def _send(task: Any, pk: int, event: str, extra: dict[str, str]) -> None:
     """Queue one delivery; a broker that does not answer loses it (logged), never the
     evaluation that decided it (the Alert row stays, the page shows it)."""
     try:
-        task.delay(pk, event)
+        task.delay(pk, event, **extra)
     except Exception:  # noqa: BLE001 — kombu raises many kinds when Redis is down
         log.exception("alert %s: could not queue the %s notification", pk, event)
 
@@ -80,9 +94,10 @@ def _retry_in(retries: int) -> int:
 
 
 @shared_task(bind=True, name="monitoring.notify.send_email", max_retries=RETRIES)
-def send_email(self: Any, alert_pk: int, event: str) -> None:
+def send_email(self: Any, alert_pk: int, event: str, to: str | None = None) -> None:
     alert = Alert.objects.select_related("rule").filter(pk=alert_pk).first()
-    if alert is None or not alert.rule.email:
+    to = alert.rule.email if alert is not None and to is None else to
+    if alert is None or not to:
         return
     verb = "FIRING" if event == FIRING else "resolved"
     subject = f"[xenpanel] {verb}: {alert.rule.name} — {alert.subject_label}"
@@ -90,7 +105,7 @@ def send_email(self: Any, alert_pk: int, event: str) -> None:
     if event == RESOLVED:
         body = f"Resolved: the condition cleared.\n\nIt was: {alert.message}"
     try:
-        send_mail(subject[:200], body, settings.DEFAULT_FROM_EMAIL, recipients(alert.rule.email))
+        send_mail(subject[:200], body, settings.DEFAULT_FROM_EMAIL, recipients(to))
     except Exception as exc:  # noqa: BLE001 — SMTP errors are many classes; retry them all
         if self.request.retries >= RETRIES:
             log.error("alert %s: e-mail not sent after %d tries: %s", alert_pk, RETRIES + 1, exc)
@@ -98,27 +113,68 @@ def send_email(self: Any, alert_pk: int, event: str) -> None:
         raise self.retry(exc=exc, countdown=_retry_in(self.request.retries)) from exc
 
 
+def is_web_url(url: str) -> bool:
+    """An http(s) URL with a host: the only kind a webhook may be."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def safe_url(url: str) -> str:
+    """Scheme, host, port and path of `url`: what may be shown or audited (never the query,
+    which often holds a token, nor user:password)."""
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"[:300]
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Refuse every redirect: it fails the delivery like any other error status."""
+
+    def redirect_request(
+        self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> NoReturn:
+        raise urllib.error.HTTPError(
+            req.full_url, code, f"redirect refused ({code} {msg})", headers, fp
+        )
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def post_json(url: str, body: dict[str, Any], timeout: float = WEBHOOK_TIMEOUT) -> int:
-    """POST `body` as JSON; return the status (an error status raises HTTPError)."""
+    """POST `body` as JSON; return the status (an error status or a redirect raises HTTPError,
+    a URL that is not http(s) ValueError)."""
+    if not is_web_url(url):
+        raise ValueError(f"not an http(s) URL: {safe_url(url)!r}")
     data = json.dumps(body).encode()
-    # The URL is an admin's rule setting, checked http(s) by the form (S310: no file: here).
+    # Checked http(s) just above (S310: no file: here), and the opener follows no redirect.
     request = urllib.request.Request(  # noqa: S310
         url,
         data=data,
         method="POST",
         headers={"Content-Type": "application/json", "User-Agent": "xenpanel-alerts"},
     )
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+    with _OPENER.open(request, timeout=timeout) as response:
         return int(response.status)
 
 
 @shared_task(bind=True, name="monitoring.notify.send_webhook", max_retries=RETRIES)
-def send_webhook(self: Any, alert_pk: int, event: str) -> None:
+def send_webhook(self: Any, alert_pk: int, event: str, url: str | None = None) -> None:
     alert = Alert.objects.select_related("rule").filter(pk=alert_pk).first()
-    if alert is None or not alert.rule.webhook_url:
+    url = alert.rule.webhook_url if alert is not None and url is None else url
+    if alert is None or not url:
+        return
+    if not is_web_url(url):  # a retry would not change it
+        log.error("alert %s: webhook %s is not an http(s) URL; not sent", alert_pk, safe_url(url))
         return
     try:
-        post_json(alert.rule.webhook_url, payload(alert, event))
+        post_json(url, payload(alert, event))
     except (OSError, urllib.error.URLError, ValueError) as exc:
         if self.request.retries >= RETRIES:
             log.error(

@@ -7,8 +7,10 @@
 Each table has its own watermark: the newest coarse row. The next bucket to roll is the one
 holding the oldest finer row after it, so empty stretches (a host switched off for a week) are
 skipped in one query. A bucket is rolled in one transaction that first deletes any coarse rows
-already at that instant, so a run that died half-way, or two runs at once, leave one row per
-object and bucket. Work per run is bounded (MAX_BUCKETS per table and level, DELETE_BATCH rows
+already at that instant, so a run that died half-way leaves one row per object and bucket. Two
+runs at once would not (on PostgreSQL each transaction's delete misses the other's uncommitted
+insert): a run holds a Redis lock, and one that finds it held skips (the next comes a minute
+later). Work per run is bounded (MAX_BUCKETS per table and level, DELETE_BATCH rows
 per delete, MAX_DELETES batches), and a row is never pruned before it has been rolled up.
 Coarse rows are plain averages of the finer rows in their bucket (an hourly row averages twelve
 5-minute rows); a host's `reachable` is True if it answered at least once in the bucket.
@@ -24,6 +26,7 @@ from django.db import models, transaction
 from django.db.models import Avg, Count, Max, Min, Q
 from django.utils import timezone
 
+from monitoring import locks
 from monitoring.models import DomainSample, HostSample, PoolSample, Resolution
 
 ROLL_RAW_AFTER = timedelta(hours=1)
@@ -41,6 +44,9 @@ STEP: dict[str, timedelta] = {
 MAX_BUCKETS = 288
 DELETE_BATCH = 5000
 MAX_DELETES = 20
+LOCK = "monitoring:retention"
+#: Longer than a bounded run takes; a worker killed mid-run frees it after this.
+LOCK_TIMEOUT = 600
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -83,8 +89,11 @@ class Report:
     rolled: dict[str, int] = field(default_factory=dict)  # "DomainSample 5m" -> rows written
     pruned: dict[str, int] = field(default_factory=dict)
     more: bool = False  # a limit was hit: the next run continues
+    skipped: bool = False  # another run held the lock
 
     def __str__(self) -> str:
+        if self.skipped:
+            return "skipped: another upkeep run is rolling up and pruning"
         parts = [f"{k}: +{v}" for k, v in self.rolled.items() if v]
         parts += [f"{k}: -{v}" for k, v in self.pruned.items() if v]
         return ", ".join(parts) or "nothing to do"
@@ -96,8 +105,14 @@ def floor(at: datetime, step: timedelta) -> datetime:
 
 
 def run(now: datetime | None = None) -> Report:
-    """Roll up then prune every table, within the per-run limits."""
-    now = now or timezone.now()
+    """Roll up then prune every table, within the per-run limits; skip if a run is going on."""
+    with locks.held(LOCK, timeout=LOCK_TIMEOUT, wait=None) as taken:
+        if not taken:
+            return Report(skipped=True)
+        return _run(now or timezone.now())
+
+
+def _run(now: datetime) -> Report:
     report = Report()
     for table in TABLES:
         name = table.model.__name__

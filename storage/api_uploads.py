@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -28,7 +28,7 @@ from rest_framework.views import APIView
 from accounts import access
 from hosts import access as host_access
 from jobs.api_support import errors
-from storage import tus, uploads
+from storage import flows, tus, uploads
 from storage.forms import UploadForm
 from storage.models import IsoImage, UploadSession
 
@@ -144,17 +144,8 @@ class UploadsView(_TusView):
         form = UploadForm(_form_data(request, meta, size), user=request.user)
         if not form.is_valid():
             raise ValidationError(_messages(form))
-        from storage.views.isos import _new_iso
-
         try:
-            with transaction.atomic():
-                iso = _new_iso(
-                    form,
-                    request.user,
-                    source=IsoImage.Source.UPLOAD,
-                    state=IsoImage.State.UPLOADING,
-                )
-                session = uploads.create_session(iso, size, request.user)
+            iso, session = flows.start_upload(form, request.user, size)
         except IntegrityError:
             raise ValidationError({"file_name": ["This name was just taken."]}) from None
         location = request.build_absolute_uri(reverse("api:upload", args=[session.code]))

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 CONSOLE_DEFAULT_PORT = 6080
 
@@ -118,3 +118,25 @@ class AdminRoleBackend:
 
     def has_module_perms(self, user_obj: object, app_label: str) -> bool:
         return self.has_perm(user_obj, app_label)
+
+
+class ApiNulMiddleware:
+    """Refuse a NUL byte in an API request's query string (400, the API's error shape).
+
+    PostgreSQL text cannot hold NUL, so a search or filter value carrying one would fail in the
+    database (a 500) instead of matching nothing; the pages strip it where they search, the API
+    says so once here for every list and filter.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/") and any(
+            "\x00" in value for values in request.GET.lists() for value in [values[0], *values[1]]
+        ):
+            return JsonResponse(
+                {"detail": "Query parameters may not contain NUL bytes.", "code": "invalid"},
+                status=400,
+            )
+        return self.get_response(request)

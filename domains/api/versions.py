@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.admin_lookups import fits_int64
 from domains import cfg, flows
 from domains.access import get_domain_for_user
 from domains.api.bodies import conflict
@@ -20,7 +21,12 @@ from domains.models import DomainConfigVersion
 
 
 def _version(domain: Any, number: int) -> DomainConfigVersion:
-    version = DomainConfigVersion.objects.filter(domain=domain, number=number).first()
+    # A number past 64 bits (the route takes any digits) would reach the database and overflow.
+    version = (
+        DomainConfigVersion.objects.filter(domain=domain, number=number).first()
+        if fits_int64(str(number))
+        else None
+    )
     if version is None:
         raise exceptions.NotFound("No such version.")
     return version
@@ -56,9 +62,12 @@ class VersionDetail(APIView):
         other = request.query_params.get("diff")
         if other is not None:
             try:
-                old = _version(domain, int(other))
+                wanted = int(other)
             except ValueError:
                 raise exceptions.ValidationError({"diff": ["A version number."]}) from None
+            if not fits_int64(str(wanted)):
+                raise exceptions.ValidationError({"diff": ["No version has so large a number."]})
+            old = _version(domain, wanted)
             lines = difflib.unified_diff(
                 cfg.mask_password(old.text).splitlines(keepends=True),
                 cfg.mask_password(version.text).splitlines(keepends=True),

@@ -115,7 +115,12 @@ class DomainList(generics.ListAPIView):
     ordering = ["name"]
 
     def get_queryset(self) -> Any:
-        return domains_for_user(self.request.user).select_related("owner", "team")
+        # A host's facts and readiness are large JSON the list never shows: not decoded per row.
+        return (
+            domains_for_user(self.request.user)
+            .select_related("owner", "team")
+            .defer("host__facts", "host__readiness")
+        )
 
     @extend_schema(
         request=CreateBody,

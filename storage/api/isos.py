@@ -35,11 +35,10 @@ from storage.api.common import (
     refuse,
 )
 from storage.api.volumes import confirmation
+from storage.flows import DELETE_CONFIRM, Refused, delete_image, start_fetch
 from storage.forms import FetchForm
 from storage.jobs import isos as jobs
 from storage.models import IsoImage
-from storage.panel import ISO_KINDS, attach_jobs, attach_uploads
-from storage.views.isos import DELETE_CONFIRM, ISO_BUSY, delete_image, start_fetch
 
 
 class IsoSerializer(UserRefs, serializers.ModelSerializer):
@@ -148,7 +147,9 @@ class IsoFilter(django_filters.FilterSet):
 
 def visible(user: Any) -> QuerySet[IsoImage]:
     """The images the ISO library shows this user (accounts.access: own, team's; admins all)."""
-    return access.owned_for_user(IsoImage.objects.select_related("host", "owner", "team"), user)
+    rows = IsoImage.objects.select_related("host", "owner", "team")
+    # A host's facts and readiness are large JSON the list never shows: not decoded per row.
+    return access.owned_for_user(rows.defer("host__facts", "host__readiness"), user)
 
 
 class IsoList(generics.ListAPIView):
@@ -218,14 +219,10 @@ class IsoDetail(generics.RetrieveAPIView):
         problem = DELETE_CONFIRM.unconfirmed(iso, confirmation(request))
         if problem:
             raise exceptions.ValidationError({"confirm": [problem]})
-        problem = DELETE_CONFIRM.used(iso)
-        if problem:
-            raise Conflict(problem)
-        attach_uploads([iso])
-        attach_jobs([iso], ISO_KINDS)
-        if iso.job is not None and iso.job.is_active:
-            raise Conflict(ISO_BUSY)
-        job, _left = delete_image(iso, request.user)
+        try:
+            job, _left = delete_image(iso, request.user)
+        except Refused as exc:
+            raise Conflict(str(exc)) from None
         if job is None:
             return Response(status=204)
         return accepted(job, request)

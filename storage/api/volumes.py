@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 import django_filters
-from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.utils import (
@@ -35,11 +34,10 @@ from storage.api.common import (
     refuse,
     users_of,
 )
+from storage.flows import DESTROY_CONFIRM, Refused, create_volume, destroy_volume
 from storage.forms import VolumeForm
 from storage.jobs import volumes as jobs
 from storage.models import Volume
-from storage.panel import attach_jobs
-from storage.views.volumes import DESTROY_CONFIRM, create_volume, destroy_refusal
 
 
 class VolumeSerializer(UserRefs, serializers.ModelSerializer):
@@ -140,7 +138,9 @@ class VolumeFilter(django_filters.FilterSet):
 
 def visible(user: Any) -> QuerySet[Volume]:
     """The volumes the Storage page shows this user (accounts.access: own, team's; admins all)."""
-    return access.owned_for_user(Volume.objects.select_related("host", "owner", "team"), user)
+    rows = Volume.objects.select_related("host", "owner", "team")
+    # A host's facts and readiness are large JSON the list never shows: not decoded per row.
+    return access.owned_for_user(rows.defer("host__facts", "host__readiness"), user)
 
 
 class VolumeList(generics.ListAPIView):
@@ -213,14 +213,10 @@ class VolumeDetail(generics.RetrieveAPIView):
         problem = DESTROY_CONFIRM.unconfirmed(volume, confirmation(request))
         if problem:
             raise exceptions.ValidationError({"confirm": [problem]})
-        problem = DESTROY_CONFIRM.used(volume)
-        if not problem:
-            attach_jobs([volume], None)
-            problem = destroy_refusal(volume)
-        if problem:
-            raise Conflict(problem)
-        with transaction.atomic():
-            job = jobs.queue_destroy(volume, request.user)
+        try:
+            job = destroy_volume(volume, request.user)
+        except Refused as exc:
+            raise Conflict(str(exc)) from None
         return accepted(job, request)
 
 

@@ -14,15 +14,13 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from accounts import access, quotas
+from accounts import access
 from accounts.http import PanelRequest
 from accounts.listing import team_choices
-from dom0.validate import redact_url
 from hosts import access as host_access
 from jobs.choices import JobStatus
 from jobs.enqueue import request_cancel
-from jobs.models import Job
-from storage import lists, uploads
+from storage import flows, lists, uploads
 from storage.forms import FetchForm, UploadForm
 from storage.jobs import isos as jobs
 from storage.models import IsoImage, UploadSession
@@ -37,17 +35,7 @@ from storage.panel import (
 )
 from storage.tasks import forget_image
 from storage.usage import ISO_JOB_STATES
-from storage.views.confirm import TypeToConfirm
-
-DELETE_CONFIRM = TypeToConfirm(
-    IsoImage,
-    "the file name",
-    "delete the image",
-    "deleted",
-    jobs.iso_in_use,
-    "file_name",
-    "file_name",
-)
+from storage.views.confirm import confirmed
 
 
 def iso_list(request: PanelRequest) -> HttpResponse:
@@ -97,19 +85,6 @@ def iso_detail(request: PanelRequest, code: str) -> HttpResponse:
     return render(request, "isos/detail.html", context)
 
 
-def _new_iso(form: FetchForm | UploadForm, user: Any, **values: Any) -> IsoImage:
-    algo, digest = form.checksum_spec
-    return IsoImage.objects.create(
-        host=form.cleaned_data["host"],
-        file_name=form.cleaned_data["file_name"],
-        expected_algo=algo,
-        expected_digest=digest,
-        owner=user,
-        team=form.cleaned_data.get("team"),
-        **values,
-    )
-
-
 def _initial(request: HttpRequest) -> dict[str, Any]:
     """Preselect the host the user came from (?host=<code>)."""
     try:
@@ -124,38 +99,12 @@ def iso_fetch(request: HttpRequest) -> HttpResponse:
     access.require_operator(request.user)
     form = FetchForm(request.POST or None, user=request.user, initial=_initial(request))
     if request.method == "POST" and form.is_valid():
-        started = start_fetch(form, request.user)
+        started = flows.start_fetch(form, request.user)
         if started is not None:
             iso, job = started
             messages.info(request, f"Fetching {iso.file_name} on {iso.host.name} (job #{job.pk}).")
             return redirect(iso)
     return render(request, "isos/fetch.html", {"form": form})
-
-
-def start_fetch(form: FetchForm, user: Any) -> tuple[IsoImage, Job] | None:
-    """Add the image of a valid fetch form and queue its fetch (the page and the API).
-
-    None when refused meanwhile (the name was just taken, or the quota): the reason is then on
-    the form.
-    """
-    url = form.cleaned_data["url"]
-    try:
-        with transaction.atomic():
-            iso = _new_iso(
-                form,
-                user,
-                source=IsoImage.Source.URL,
-                source_url=redact_url(url),
-                state=IsoImage.State.PENDING,
-            )
-            job = jobs.queue_fetch(iso, url, allow_private=form.private_allowed, user=user)
-    except IntegrityError:
-        form.add_error("file_name", "An image with this name was just added on that host.")
-        return None
-    except quotas.QuotaExceeded as exc:
-        form.add_error(None, str(exc))
-        return None
-    return iso, job
 
 
 # --- upload: the page, the plain form fallback, and the resumable protocol -----------------------
@@ -218,11 +167,7 @@ def _finish_form_upload(
     request: HttpRequest, form: UploadForm, streamed: uploads.StreamedIsoFile
 ) -> HttpResponse:
     try:
-        with transaction.atomic():
-            iso = _new_iso(
-                form, request.user, source=IsoImage.Source.UPLOAD, state=IsoImage.State.UPLOADING
-            )
-            session = uploads.create_session(iso, streamed.size, request.user)
+        iso, session = flows.start_upload(form, request.user, streamed.size)
     except (IntegrityError, uploads.UploadRefused) as exc:
         streamed.file.close()
         uploads.Path(streamed.path).unlink(missing_ok=True)
@@ -253,11 +198,7 @@ def upload_create(request: HttpRequest) -> HttpResponse:
     if not size:
         return JsonResponse({"errors": {"size": ["The file size is required."]}}, status=400)
     try:
-        with transaction.atomic():
-            iso = _new_iso(
-                form, request.user, source=IsoImage.Source.UPLOAD, state=IsoImage.State.UPLOADING
-            )
-            session = uploads.create_session(iso, size, request.user)
+        _iso, session = flows.start_upload(form, request.user, size)
     except IntegrityError:
         return JsonResponse({"errors": {"file_name": ["This name was just taken."]}}, status=400)
     except uploads.UploadRefused as exc:
@@ -362,37 +303,18 @@ def iso_cancel(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_POST
 def iso_delete(request: HttpRequest, code: str) -> HttpResponse:
-    iso, back = DELETE_CONFIRM.checked(request, code)
+    iso, back = confirmed(flows.DELETE_CONFIRM, request, code)
     if back is not None:
         return back
-    attach_uploads([iso])
-    attach_jobs([iso], ISO_KINDS)
-    if iso.job is not None and iso.job.is_active:
-        messages.error(request, ISO_BUSY)
+    try:
+        job, left = flows.delete_image(iso, request.user)
+    except flows.Refused as exc:
+        messages.error(request, str(exc))
         return redirect(iso)
-    job, left = delete_image(iso, request.user)
     if job is None:
         return _forgotten(request, iso, left)
     messages.info(request, f"Deleting {iso.path} (job #{job.pk}).")
     return redirect("isos:list")
-
-
-ISO_BUSY = "A job is still running for this image; cancel it first."
-
-
-def delete_image(iso: IsoImage, user: Any) -> tuple[Job | None, bool]:
-    """Delete a confirmed image that nobody uses and no job works on (the page and the API).
-
-    Returns the job that removes the file from the host; or (None, left) when only the panel's
-    row was dropped (nothing of the panel's is at that path: a file there is someone else's),
-    `left` saying whether a job stopped half-way may have left a partial copy.
-    """
-    if iso_removal(iso) == REMOVE_FORGET:
-        left = iso_may_have_left(iso)
-        forget_image(iso)
-        return None, left
-    with transaction.atomic():
-        return jobs.queue_delete(iso, user), False
 
 
 @require_POST

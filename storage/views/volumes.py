@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -17,16 +15,12 @@ from dom0 import validate
 from dom0.errors import ValidationError as Dom0ValidationError
 from hosts import access as host_access
 from hosts.models import Host
-from jobs.models import Job
+from storage import flows
 from storage.forms import VolumeForm
 from storage.jobs import volumes as jobs
 from storage.models import Volume
 from storage.panel import attach_jobs, host_storage_context, volume_on_host
-from storage.views.confirm import TypeToConfirm
-
-DESTROY_CONFIRM = TypeToConfirm(
-    Volume, "the volume name", "destroy it", "destroyed", jobs.volume_in_use, "name", "dataset"
-)
+from storage.views.confirm import confirmed
 
 
 def _host_storage_url(host: Host) -> str:
@@ -44,45 +38,12 @@ def volume_new(request: HttpRequest, code: str) -> HttpResponse:
     access.require_operator(request.user)
     form = VolumeForm(request.POST or None, user=request.user, host=host)
     if request.method == "POST" and form.is_valid():
-        made = create_volume(form, request.user)
+        made = flows.create_volume(form, request.user)
         if made is not None:
             volume, job = made
             messages.info(request, f"Creating {volume.dataset} (job #{job.pk}).")
             return redirect(_host_storage_url(host))
     return render(request, "storage/volume_form.html", {"form": form, "host": host})
-
-
-def create_volume(form: VolumeForm, user: Any) -> tuple[Volume, Job] | None:
-    """Add the volume of a valid form and queue its `zfs create` (the page and the API).
-
-    None when the quota refused it meanwhile (another create took the room): the reason is then
-    on the form's size field.
-    """
-    try:
-        with transaction.atomic():
-            volume = Volume.objects.create(
-                host=form.host,
-                dataset=form.dataset,
-                size_bytes=form.cleaned_data["size"],
-                sparse=form.cleaned_data["sparse"],
-                owner=user,
-                team=form.cleaned_data.get("team"),
-            )
-            job = jobs.queue_create(volume, user)
-    except quotas.QuotaExceeded as exc:
-        form.add_error("size", str(exc))
-        return None
-    return volume, job
-
-
-def destroy_refusal(volume: Volume) -> str | None:
-    """Why a confirmed destroy of `volume` is refused (call attach_jobs first), or None."""
-    if volume_on_host(volume) == jobs.ON_HOST_NONE:
-        return (
-            f"{volume.dataset} was never made on {volume.host.name}: there is nothing to "
-            "destroy. Remove it from the panel instead."
-        )
-    return None
 
 
 def volume_detail(request: PanelRequest, code: str) -> HttpResponse:
@@ -108,16 +69,14 @@ def volume_detail(request: PanelRequest, code: str) -> HttpResponse:
 
 @require_POST
 def volume_destroy(request: HttpRequest, code: str) -> HttpResponse:
-    volume, back = DESTROY_CONFIRM.checked(request, code)
+    volume, back = confirmed(flows.DESTROY_CONFIRM, request, code)
     if back is not None:
         return back
-    attach_jobs([volume], None)
-    refusal = destroy_refusal(volume)
-    if refusal:
-        messages.error(request, refusal)
+    try:
+        job = flows.destroy_volume(volume, request.user)
+    except flows.Refused as exc:
+        messages.error(request, str(exc))
         return redirect(volume)
-    with transaction.atomic():
-        job = jobs.queue_destroy(volume, request.user)
     messages.info(request, f"Destroying {volume.dataset} (job #{job.pk}).")
     # The row goes away with the volume, so follow progress on the host page.
     return redirect(_host_storage_url(volume.host))

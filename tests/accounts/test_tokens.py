@@ -196,7 +196,7 @@ def test_last_used_is_set(world: World) -> None:
 def test_the_api_makes_lists_and_revokes_tokens_and_audits_without_the_text(world: World) -> None:
     maker = tokens.issue(world.users[OWNER], "maker", scope=ApiToken.Scope.WRITE)
     client = bearer(maker.secret)
-    made = client.post(
+    made = signed_in(world, OWNER).post(  # signed in only: a token cannot make tokens
         reverse("api:tokens"), {"name": "deploy", "scope": "read"}, content_type="application/json"
     )
     assert made.status_code == 201, made.content
@@ -211,7 +211,7 @@ def test_the_api_makes_lists_and_revokes_tokens_and_audits_without_the_text(worl
     assert bearer(text).get(reverse("api:me")).status_code == 401
     actions = list(AuditEntry.objects.order_by("id").values_list("action", flat=True))
     assert AuditAction.TOKEN_CREATE in actions and AuditAction.TOKEN_REVOKE in actions
-    assert actions.count(AuditAction.TOKEN_USE) == 2  # the POST and the DELETE, not the GETs
+    assert actions.count(AuditAction.TOKEN_USE) == 1  # the DELETE; not the GETs (nor the session)
     recorded = every_stored_value()
     assert text not in recorded and maker.secret not in recorded
 
@@ -223,11 +223,13 @@ def test_the_api_applies_the_pages_form(world: World) -> None:
     assert refused.status_code == 400 and "scope" in refused.json()["fields"]
     bad = viewer.post(url, {"name": ["x"], "expires_on": "2024-02-30"}, "application/json")
     assert bad.status_code == 400 and set(bad.json()["fields"]) == {"name", "expires_on"}
-    # A token made with an expiring token cannot outlive it.
+    # A token cannot make tokens (they would survive its revocation): signed in only.
     soon = timezone.now() + timedelta(days=2)
     maker = tokens.issue(world.users[OWNER], "short", scope=ApiToken.Scope.WRITE, expires_at=soon)
     forever = bearer(maker.secret).post(url, {"name": "forever"}, "application/json")
-    assert forever.status_code == 400 and "expires_on" in forever.json()["fields"]
+    assert forever.status_code == 403
+    assert forever.json()["detail"].startswith("Create tokens on the Tokens page (signed in)")
+    assert not ApiToken.objects.filter(name="forever").exists()
 
 
 def test_me_reports_role_teams_and_quotas(world: World) -> None:

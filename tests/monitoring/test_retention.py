@@ -122,3 +122,23 @@ def test_series_stitch_coarse_rows_and_the_newer_raw_tail(host):
     assert used[-1][1] == pytest.approx(179.0)
     with pytest.raises(ValueError):
         series.host_series(host, "nonsense", "1h")
+
+
+@pytest.mark.usefixtures("_point_at_redis")
+def test_a_run_while_another_holds_the_lock_does_nothing(host):
+    import redis
+    from django.conf import settings
+
+    _raw(host, 180, NOW - timedelta(hours=3))
+    lock = redis.Redis.from_url(settings.REDIS_URL).lock(f"xenpanel:{retention.LOCK}", timeout=60)
+    assert lock.acquire(blocking=False)
+    try:
+        report = retention.run(NOW)
+        assert report.skipped and str(report).startswith("skipped")
+        assert not HostSample.objects.exclude(resolution=Resolution.RAW).exists()
+        assert HostSample.objects.count() == 180
+    finally:
+        lock.release()
+    report = retention.run(NOW)  # the lock is free again: this run rolls up
+    assert not report.skipped
+    assert HostSample.objects.filter(resolution=Resolution.FIVE_MINUTES).count() == 24
