@@ -26,7 +26,7 @@ def test_it_logs_in_with_a_password_and_shows_the_user(client, django_user_model
     )
     html = response.content.decode()
     assert response.status_code == 200
-    assert "Signed in as <strong" in html and "alice" in html
+    assert "Signed in as </span><strong" in html and "alice" in html
     assert "xenpanel 0.2.0" in html
 
 
