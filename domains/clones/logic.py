@@ -8,15 +8,19 @@ origins, plus the domUs the panel made from it whose volumes are still being mad
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 
 from dom0.errors import ParseError
 from domains import actions
 from domains.clones.naming import config_disks
 from domains.models import Domain, DomainTemplate
-from jobs.models import Job
+from jobs.choices import ACTIVE_JOB_STATUSES
+from jobs.models import Job, JobTarget
 from storage.models import Volume
 
 #: The snapshot every template volume gets (`<dataset>@template` is what clones are made from).
@@ -47,14 +51,6 @@ def snapshot_of(template: DomainTemplate, volume: Volume) -> str:
     return f"{volume.dataset}@{template.snapshot}"
 
 
-def _origin_filter(template: DomainTemplate) -> Q:
-    datasets = template.volumes.values_list("dataset", flat=True)
-    match = Q(pk__in=[])
-    for dataset in datasets:
-        match |= Q(origin__startswith=f"{dataset}@")
-    return Q(host=template.host_id) & match
-
-
 @dataclass(frozen=True)
 class Dependents:
     """What keeps a template from being deleted: domUs and volumes cloned from it."""
@@ -80,33 +76,60 @@ def dependents(template: DomainTemplate) -> Dependents:
     A clone whose disks were promoted no longer depends on the template (its origin moved);
     one being made does (its volume rows carry the origin from the start).
     """
-    cloned = list(Volume.objects.filter(_origin_filter(template)).order_by("dataset"))
-    ids = [v.pk for v in cloned]
+    return dependents_of([template])[template.pk]
+
+
+def dependents_of(templates: Sequence[DomainTemplate]) -> dict[int, Dependents]:
+    """Return `dependents` of each template (by pk), in six queries however many there are."""
+    found = {t.pk: Dependents([], []) for t in templates}
+    datasets: dict[int, set[str]] = defaultdict(set)
+    through = DomainTemplate.volumes.through.objects
+    rows = through.filter(domaintemplate__in=list(found)).values_list(
+        "domaintemplate_id", "volume__dataset"
+    )
+    for pk, dataset in rows:
+        datasets[pk].add(dataset)
+    if not datasets:
+        return found
+    # A clone's origin is "<template volume>@<any snapshot>": matched here rather than by one
+    # `origin__startswith` per dataset, an OR that grows with the page (SQLite caps its depth).
+    hosts = {t.host_id for t in templates}
+    clones = Volume.objects.filter(host__in=hosts, origin__contains="@").order_by("dataset")
+    wanted = {(t.host_id, d) for t in templates for d in datasets[t.pk]}
+    cloned = [v for v in clones if (v.host_id, _dataset_of(v)) in wanted]
+    ids = {v.pk for v in cloned}
+    domain_holders: dict[int, set[int]] = defaultdict(set)  # volume pk -> domain pks
     domains = list(
         Domain.objects.filter(Q(volume__in=ids) | Q(extra_volumes__in=ids))
         .distinct()
         .order_by("name")
     )
-    held = set(
-        Domain.objects.filter(pk__in=[d.pk for d in domains]).values_list("volume", flat=True)
-    )
-    held |= set(
-        Domain.extra_volumes.through.objects.filter(domain__in=domains).values_list(
-            "volume", flat=True
+    for domain in domains:
+        if domain.volume_id in ids:
+            domain_holders[domain.volume_id].add(domain.pk)
+    extra = Domain.extra_volumes.through.objects.filter(volume__in=ids)
+    for domain_pk, volume_pk in extra.values_list("domain_id", "volume_id"):
+        domain_holders[volume_pk].add(domain_pk)
+    template_holders: dict[int, set[int]] = defaultdict(set)  # volume pk -> template pks
+    holding = list(DomainTemplate.objects.filter(volumes__in=ids).distinct().order_by("name"))
+    for template_pk, volume_pk in through.filter(volume__in=ids).values_list(
+        "domaintemplate_id", "volume_id"
+    ):
+        template_holders[volume_pk].add(template_pk)
+    for t in templates:
+        mine = [v for v in cloned if v.host_id == t.host_id and _dataset_of(v) in datasets[t.pk]]
+        doms = {pk for v in mine for pk in domain_holders[v.pk]}
+        tpls = {pk for v in mine for pk in template_holders[v.pk]} - {t.pk}
+        found[t.pk] = Dependents(
+            [d for d in domains if d.pk in doms],
+            [v for v in mine if not domain_holders[v.pk] and not template_holders[v.pk] - {t.pk}],
+            [h for h in holding if h.pk in tpls],
         )
-    )
-    templates = list(
-        DomainTemplate.objects.filter(volumes__in=ids)
-        .exclude(pk=template.pk)
-        .distinct()
-        .order_by("name")
-    )
-    held |= set(
-        DomainTemplate.volumes.through.objects.filter(domaintemplate__in=templates).values_list(
-            "volume", flat=True
-        )
-    )
-    return Dependents(domains, [v for v in cloned if v.pk not in held], templates)
+    return found
+
+
+def _dataset_of(clone: Volume) -> str:
+    return clone.origin.partition("@")[0]
 
 
 def why_not_usable(template: DomainTemplate) -> str:
@@ -116,6 +139,31 @@ def why_not_usable(template: DomainTemplate) -> str:
     does not matter. What matters is whether `<volume>@<snapshot>` is still its own: a promote
     moves it to the promoted clone, and the promote job then empties `template.snapshot`.
     """
+    promote = Job.objects.on(template).filter(kind=actions.PROMOTE).active().first()
+    return _why_not(template, promote.pk if promote is not None else None)
+
+
+def why_not_usable_of(templates: Sequence[DomainTemplate]) -> dict[int, str]:
+    """Return `why_not_usable` of each template (by pk), in one query (their volumes prefetched,
+    as the templates list does, else one more each)."""
+    promotes: dict[int | None, int] = {}  # template pk -> its newest active promote job
+    targets = (
+        JobTarget.objects.filter(
+            content_type=ContentType.objects.get_for_model(DomainTemplate),
+            object_id__in=[t.pk for t in templates],
+            job__kind=actions.PROMOTE,
+            job__status__in=ACTIVE_JOB_STATUSES,
+        )
+        # The newest first, as `Job.objects...first()` picks it (Job's own ordering).
+        .order_by("-job__created_at", "-job_id")
+        .values_list("object_id", "job_id")
+    )
+    for template_pk, job_pk in targets:
+        promotes.setdefault(template_pk, job_pk)
+    return {t.pk: _why_not(t, promotes.get(t.pk)) for t in templates}
+
+
+def _why_not(template: DomainTemplate, promote: int | None) -> str:
     if template.state != DomainTemplate.State.READY:
         return f"{template.name} is {template.get_state_display().lower()}, not ready."
     if not template.snapshot:
@@ -126,10 +174,9 @@ def why_not_usable(template: DomainTemplate) -> str:
             f"{template.name}'s volumes are clones of it now, and {template.name} can make no "
             "more clones. Make a new template from a stopped domU instead."
         )
-    promote = Job.objects.on(template).filter(kind=actions.PROMOTE).active().first()
     if promote is not None:
         return (
-            f"A promote of one of its clones is queued or running (job #{promote.pk}): it moves "
+            f"A promote of one of its clones is queued or running (job #{promote}): it moves "
             f"{template.name}'s snapshot away. Wait for it to finish."
         )
     if not template.volumes.exists():

@@ -28,11 +28,14 @@ def _template_for_user(request: HttpRequest, code: str, *, write: bool = False) 
 
 def templates_list(request: HttpRequest) -> HttpResponse:
     templates = list(
-        template_choices(request.user).select_related("owner").prefetch_related("volumes")
+        template_choices(request.user).select_related("owner", "team").prefetch_related("volumes")
     )
+    # Batched: a query or two per row would grow with the page (issue 16).
+    why_not = logic.why_not_usable_of(templates)
+    dependents = logic.dependents_of(templates)
     for t in templates:
-        t.why_not = logic.why_not_usable(t)
-        t.dependents = logic.dependents(t)
+        t.why_not = why_not[t.pk]
+        t.dependents = dependents[t.pk]
     context = {"templates": templates, "can_operate": access.can_operate(request.user)}
     return render(request, "domains/templates_list.html", context)
 
