@@ -11,6 +11,8 @@ import pytest
 
 from domains.models import Domain
 from hosts.models import Host
+from jobs.choices import JobStatus
+from jobs.enqueue import Target, add_targets
 from jobs.models import Job
 from tests.e2e.conftest import ARTIFACTS, login
 from tests.support.roles import roles  # noqa: F401  (fixture)
@@ -80,6 +82,16 @@ def test_search_filter_sort_bulk_and_live_rows(page, django_user_model) -> None:
     assert page.locator(".alert", has_text="web00 (job #").count() == 1
     jobs = Job.objects.filter(kind="domain.shutdown").order_by("target_label")
     assert [j.target_label for j in jobs] == ["web00", "web01"]
+
+    # A job that runs on a row marks it and makes the page poll fast. (The bulk jobs above may
+    # already have been run — and failed, this host has no simulator — by the session's worker,
+    # so the test holds its own running job on web00.)
+    held = Job.objects.create(
+        kind="domain.shutdown", title="Shut down web00", target_label="web00",
+        status=JobStatus.RUNNING,
+    )  # fmt: skip
+    add_targets(held, [Target.locking("domain", Domain.objects.get(name="web00"))])
+    page.goto("/domains/?q=web0&sort=name")
     assert page.locator("tr[data-domain='web00'] .busy-job").count() == 1
 
     # The row follows its domU (the job's rows poll fast) — the same document, not a reload.
