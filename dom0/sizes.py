@@ -55,6 +55,8 @@ def parse_size(
             raise ValidationError(
                 field, f"invalid size suffix '{match['suffix']}'; it {_rule(unit)}", value
             )
+        if len(match["num"]) > 40:  # far past any size, and past Python's int-from-text limit
+            raise ValidationError(field, f"must be at most {_human(maximum)}", value)
         amount, shift = Fraction(match["num"]), _SHIFTS[letter]
     nbytes = amount * (1 << shift)
     if nbytes.denominator != 1:

@@ -38,6 +38,8 @@ def size(value: object, field: str = "size", *, maximum: int = MAX_SIZE) -> int:
             raise ValidationError(field, _SIZE_RULE, value)
         shift = _shift(found["suffix"], field, value)
         num = found["num"]
+        if len(num) > 40:  # far past any size (and past Python's int-from-text digit limit)
+            raise ValidationError(field, f"must be at most {format_size(maximum)}", value)
         if "." in num:
             whole, _, frac = num.partition(".")
             # Exact arithmetic; zfs uses a double and truncates, which this matches for sane sizes.
