@@ -11,7 +11,10 @@ same hosts, domUs re-seeded per size): GET /domains/ against rendering domains/l
 its context in memory. Target ≤ 1.5×, and flat: the page at 2,000 costs what it costs at 100.
 
     .venv/bin/python bench/dashboard.py [--hosts 50] [--domains 40] [--jobs 1000] [--rounds 40]
-                                        [--list-sizes 100,1000,2000] [--list-only]
+                                        [--list-sizes 100,1000,2000] [--list-only] [--http]
+
+`--http` also times GET /domains/ from gunicorn (as the Procfile runs it) over HTTP, gzip
+accepted, at each size: the figure issue 16 compares with WebVirtCloud's 683 ms at 1,000.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--list-sizes", default="100,1000,2000", help="domU list sizes ('' skips)")
     parser.add_argument("--list-only", action="store_true", help="skip the dashboard part")
+    parser.add_argument(
+        "--http", action="store_true", help="also time the list over HTTP (gunicorn)"
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="xenpanel-bench-dash-"))
@@ -43,7 +49,7 @@ def main() -> None:
         {
             "DJANGO_SETTINGS_MODULE": "xenpanel.settings",
             "XENPANEL_VAR_DIR": str(work / "var"),
-            "XENPANEL_ALLOWED_HOSTS": "testserver,localhost",
+            "XENPANEL_ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
         }
     )
     import django
@@ -58,6 +64,11 @@ def main() -> None:
     sizes = [int(n) for n in args.list_sizes.split(",") if n.strip()]
     if sizes:
         measure_list(user, sizes, args.hosts, args.rounds)
+    if sizes and args.http:
+        from bench.stack import web_server
+
+        with web_server(work, dict(os.environ)) as port:
+            measure_list_http(user, sizes, args.hosts, args.rounds, port)
 
 
 def dashboard(user, args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]
@@ -299,6 +310,45 @@ def measure_list(user, sizes: list[int], n_hosts: int, rounds: int) -> None:  # 
     for size in sorted(first):
         print(
             f"domU list at {size} / at {smallest}: {first[size] / first[smallest]:.2f}x (flat: ~1)"
+        )
+
+
+#: WebVirtCloud's domU list at 1,000 domUs in issue 16's side-by-side run (gunicorn, same machine).
+WEBVIRTCLOUD_LIST_MS = 683.0
+
+
+def measure_list_http(user, sizes: list[int], n_hosts: int, rounds: int, port: int) -> None:  # type: ignore[no-untyped-def]
+    """GET /domains/ from gunicorn over a keep-alive connection, as a browser asks (gzip), per
+    size: the figure issue 16 compares with WebVirtCloud's."""
+    import http.client
+
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    headers = {"Cookie": cookie, "Accept-Encoding": "gzip, deflate, br, zstd"}
+    for size in sizes:
+        reseed_domains(user, size, n_hosts)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        times, wire = [], 0
+        for i in range(rounds + 3):
+            started = time.perf_counter()
+            connection.request("GET", "/domains/", headers=headers)
+            response = connection.getresponse()
+            body = response.read()
+            if i >= 3:  # the first requests warm the worker up
+                times.append(time.perf_counter() - started)
+            assert response.status == 200, response.status
+            wire = len(body)
+        connection.close()
+        median = statistics.median(times) * 1000
+        print(
+            f"domU list over HTTP (gunicorn), {size:5d} domUs: {median:6.2f} ms median of "
+            f"{rounds}, {wire / 1024:.0f} KiB on the wire; / WebVirtCloud at 1,000 "
+            f"({WEBVIRTCLOUD_LIST_MS:.0f} ms): {median / WEBVIRTCLOUD_LIST_MS:.3f}x "
+            "(target <= 0.1x)"
         )
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -56,7 +55,7 @@ def main() -> None:
     from django.core.management import call_command
 
     from bench.dashboard import seed
-    from xenpanel.devservices import free_port, wait_for_port
+    from bench.stack import web_server
 
     call_command("migrate", verbosity=0)
     if not args.no_collect:
@@ -64,25 +63,13 @@ def main() -> None:
     user = seed(args.hosts, args.domains, args.jobs)
     cookie = session_cookie(user)
 
-    port = free_port()
-    log = open(work / "gunicorn.log", "wb")  # noqa: SIM115 (closed in finally)
-    gunicorn = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "xenpanel.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--worker-class", "gthread", "--workers", "1", "--threads", "8"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        wait_for_port(port, timeout=30)
+    with web_server(work, env) as port:
         url = f"http://127.0.0.1:{port}/"
         print(
             f"hosts {args.hosts}, domUs {args.hosts * args.domains}, jobs {args.jobs}; "
             f"static files {'not collected' if args.no_collect else 'collected'}"
         )
         loads = measure(url, cookie, verbose=args.verbose)
-    finally:
-        gunicorn.terminate()
-        gunicorn.wait(timeout=30)
-        log.close()
     compressed, identity, again = loads
     for label, responses in (
         ("first load, gzip accepted", compressed),

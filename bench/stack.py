@@ -64,3 +64,24 @@ def job_stack(
         redis.stop()
         if database is not None:
             database.stop()
+
+
+@contextmanager
+def web_server(work: Path, env: dict[str, str], *, threads: int = 8) -> Iterator[int]:
+    """gunicorn as the Procfile runs it (gthread; one worker here) on a free loopback port,
+    logging to `work/gunicorn.log`; yields the port and stops it on exit."""
+    from xenpanel.devservices import free_port, wait_for_port
+
+    port = free_port()
+    with open(work / "gunicorn.log", "wb") as log:
+        gunicorn = subprocess.Popen(
+            [str(ROOT / ".venv/bin/gunicorn"), "xenpanel.wsgi", "--bind", f"127.0.0.1:{port}",
+             "--worker-class", "gthread", "--workers", "1", "--threads", str(threads)],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            wait_for_port(port, timeout=30)
+            yield port
+        finally:
+            gunicorn.terminate()
+            gunicorn.wait(timeout=30)

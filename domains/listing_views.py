@@ -44,8 +44,8 @@ def domain_list(request: PanelRequest) -> HttpResponse:
 def table_context(user: Any, params: QueryDict) -> dict[str, Any]:
     """One page of rows, its headers, pager and poll (a fixed number of queries)."""
     query = listing.ListQuery.from_params(params)
-    page = listing.page_of(user, query)
-    domains = listing.decorate(list(page.object_list))
+    page, rows = listing.page_of(user, query)
+    domains = listing.decorate(rows)
     return {
         **_poll_context(domains, query),
         "page": page,

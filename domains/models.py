@@ -43,6 +43,11 @@ PRESENT_STATES = (
 )
 
 
+def domain_lock_key(pk: int) -> str:
+    """The key jobs on the domU `pk` hold (and alerts name it by)."""
+    return f"domain:{pk}"
+
+
 class Domain(Owned):
     """A domU on one host: its desired settings, its config history, and its last observed state.
 
@@ -148,7 +153,7 @@ class Domain(Owned):
 
     @property
     def lock_key(self) -> str:
-        return f"domain:{self.pk}"
+        return domain_lock_key(self.pk)
 
     @property
     def is_present(self) -> bool:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -11,7 +13,7 @@ from rest_framework import serializers
 from domains import actions, cfg
 from domains.clones import logic
 from domains.models import DomainTemplate
-from jobs.models import Job
+from jobs.models import JobTarget
 
 
 class TemplateVolumeSerializer(serializers.Serializer):
@@ -75,10 +77,16 @@ class TemplateSerializer(serializers.ModelSerializer):
             "created_at": {"help_text": "When it became a template."},
         }
 
+    # A list passes what it read for its whole page in the context (`page_context`); one
+    # template (the detail) is read on its own.
+    def _batched(self, key: str, template: DomainTemplate) -> Any:
+        if key not in self.context:
+            self.context.update(page_context([template]))
+        return self.context[key][template.pk]
+
     def get_source(self, template: DomainTemplate) -> str | None:
-        made = Job.objects.on(template).filter(kind=actions.MAKE_TEMPLATE).order_by("pk").first()
-        target = made.targets.filter(role="domain").first() if made else None
-        return target.label if target else None
+        source: str | None = self._batched("sources", template)
+        return source
 
     @extend_schema_field(TemplateVolumeSerializer(many=True))
     def get_volumes(self, template: DomainTemplate) -> list[dict[str, Any]]:
@@ -93,11 +101,7 @@ class TemplateSerializer(serializers.ModelSerializer):
         ]
 
     def _dependents(self, template: DomainTemplate) -> logic.Dependents:
-        # Asked by two fields: read once per template.
-        found: logic.Dependents | None = getattr(template, "_api_dependents", None)
-        if found is None:
-            found = logic.dependents(template)
-            template._api_dependents = found  # type: ignore[attr-defined]
+        found: logic.Dependents = self._batched("dependents", template)
         return found
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
@@ -108,7 +112,8 @@ class TemplateSerializer(serializers.ModelSerializer):
         return len(self._dependents(template).domains)
 
     def get_why_not(self, template: DomainTemplate) -> str:
-        return logic.why_not_usable(template)
+        why: str = self._batched("why_not", template)
+        return why
 
     def get_url(self, template: DomainTemplate) -> str:
         return reverse("api:domain-template", args=[template.code])
@@ -139,3 +144,32 @@ class TemplateDetailSerializer(TemplateSerializer):
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_dependents(self, template: DomainTemplate) -> list[str]:
         return self._dependents(template).names()
+
+
+def page_context(templates: Sequence[DomainTemplate]) -> dict[str, dict[int, Any]]:
+    """What the serializer shows beyond a template's columns, for a whole page in a fixed number
+    of queries: the domU each was made of, what depends on it, why it cannot be cloned now."""
+    return {
+        "sources": _sources_of(templates),
+        "dependents": logic.dependents_of(templates),
+        "why_not": logic.why_not_usable_of(templates),
+    }
+
+
+def _sources_of(templates: Sequence[DomainTemplate]) -> dict[int, str | None]:
+    """Template pk -> the name of the domU its (first) make-template job turned into it."""
+    made = JobTarget.objects.filter(
+        content_type=ContentType.objects.get_for_model(DomainTemplate),
+        object_id__in=[t.pk for t in templates],
+        job__kind=actions.MAKE_TEMPLATE,
+    ).values_list("object_id", "job_id")
+    first_job: dict[int, int] = {}
+    for template_pk, job_pk in sorted(made, key=lambda row: row[1], reverse=True):
+        if template_pk is not None:
+            first_job[template_pk] = job_pk  # the oldest job is written last
+    labels = dict(
+        JobTarget.objects.filter(job_id__in=first_job.values(), role="domain").values_list(
+            "job_id", "label"
+        )
+    )
+    return {t.pk: labels.get(first_job.get(t.pk, -1)) for t in templates}

@@ -20,7 +20,11 @@ from accounts import access
 from accounts.api_base import ApiErrorSerializer
 from domains.access import get_domain_for_user
 from domains.api.bodies import body, conflict, form_body, invalid, shown_values
-from domains.api.template_serializers import TemplateDetailSerializer, TemplateSerializer
+from domains.api.template_serializers import (
+    TemplateDetailSerializer,
+    TemplateSerializer,
+    page_context,
+)
 from domains.api.views import errors
 from domains.clones import flows
 from domains.clones.forms import CloneForm, template_choices
@@ -141,7 +145,20 @@ class TemplateList(generics.ListAPIView):
     ordering = ["name"]
 
     def get_queryset(self) -> Any:
-        return template_choices(self.request.user).select_related("owner", "team")
+        return (
+            template_choices(self.request.user)
+            .select_related("host", "owner", "team")
+            .defer("host__facts", "host__readiness")
+            .prefetch_related("volumes")
+        )
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
+        # The page's sources, dependents and refusals in a few queries, not a few per row.
+        if kwargs.get("many") and args:
+            page = list(args[0])
+            kwargs["context"] = {**self.get_serializer_context(), **page_context(page)}
+            args = (page, *args[1:])
+        return super().get_serializer(*args, **kwargs)
 
 
 class TemplateDetail(generics.GenericAPIView):

@@ -14,9 +14,11 @@ from django.urls import reverse
 
 from accounts import tokens
 from accounts.models import ApiToken
-from domains.models import Domain
+from domains import actions
+from domains.models import Domain, DomainTemplate
 from hosts.models import Host
 from jobs.choices import JobStatus
+from jobs.enqueue import Target, add_targets
 from jobs.models import Job
 from storage.models import IsoImage, Volume
 
@@ -25,11 +27,13 @@ pytestmark = pytest.mark.django_db
 FACTS = {"xen_version": "4.18.0", "nr_cpus": 8, "total_memory_mib": 32768, "domains": ["x"] * 50}
 #: list route -> does it list things on a host (whose facts it must not read)
 LISTS = {"api:domains": True, "api:volumes": True, "api:isos": True, "api:jobs": False,
-         "api:hosts": False}  # fmt: skip
+         "api:hosts": False, "api:domain-templates": True}  # fmt: skip
+CONFIG = 'name = "t"\ndisk = [ "phy:/dev/zvol/tank/xen/t0,xvda,w" ]\n'
 
 
 def _rows(user: Any, start: int, stop: int) -> None:
-    """Hosts, and on the first one domUs, volumes, images and jobs numbered start..stop-1."""
+    """Hosts, and on the first one domUs, volumes, images, jobs and templates (each with a
+    clone) numbered start..stop-1."""
     hosts = Host.objects.bulk_create(
         Host(name=f"xen{i}", transport="sim", status="ok", facts=FACTS, readiness=[{"ok": True}])
         for i in range(start, stop)
@@ -54,6 +58,22 @@ def _rows(user: Any, start: int, stop: int) -> None:
         Job(kind="test.sleep", title=f"job {i}", status=JobStatus.SUCCEEDED, requested_by=user)
         for i in range(start, stop)
     )
+    # Templates, each made of a domU by a job, with a volume and a clone.
+    templates = DomainTemplate.objects.bulk_create(
+        DomainTemplate(
+            host=host, name=f"t{i}", owner=user, config_text=CONFIG, state="ready",
+            snapshot="tpl", memory_mb=512,
+        )  # fmt: skip
+        for i in range(start, stop)
+    )
+    for i, template in zip(range(start, stop), templates, strict=True):
+        template.volumes.add(Volume.objects.create(
+            host=host, dataset=f"tank/xen/t{i}", size_bytes=2**30, state="ready", owner=user
+        ))  # fmt: skip
+        job = Job.objects.create(kind=actions.MAKE_TEMPLATE, title=f"make t{i}", requested_by=user)
+        add_targets(job, [Target("domain", Domain.objects.get(name=f"d{i}")),
+                          Target.locking("template", template)])  # fmt: skip
+        Volume.objects.filter(dataset=f"tank/xen/v{i}").update(origin=f"tank/xen/t{i}@tpl")
 
 
 def _get(api: Client, url: str, rows: int) -> list[str]:
@@ -61,7 +81,11 @@ def _get(api: Client, url: str, rows: int) -> list[str]:
     with CaptureQueriesContext(connection) as queries:
         answer = api.get(url, {"limit": 200})
     assert answer.status_code == 200, answer.content[:500]
-    assert answer.json()["count"] == rows, url
+    # Templates bring a volume and a job each.
+    assert answer.json()["count"] == rows * (2 if "jobs" in url or "volumes" in url else 1), url
+    if "templates" in url:  # the batched fields are there
+        first = answer.json()["results"][0]
+        assert first["source"] == "d0" and first["clones"] == ["d0"] and first["why_not"] == ""
     return [q["sql"] for q in queries.captured_queries]
 
 
