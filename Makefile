@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 
-.PHONY: demo test test-pg test-fast lint imports typecheck format venv bench vendor requirements
+.PHONY: demo test test-serial test-pg test-fast lint imports typecheck format venv bench vendor requirements
 
 # requirements*.txt are compiled with hashes from requirements*.in (`make requirements`).
 $(VENV)/.stamp-run: requirements.txt
@@ -33,9 +33,14 @@ demo: $(VENV)/.stamp-run
 
 ## Everything CI checks: lint, format, the layer contracts, the types (mypy), then every test (fast
 ## logic tests plus real Redis, Celery worker, simulator, sshd and browser tests) on SQLite, the
-## fault tests (Redis stopped, workers killed) in a session of their own, then the
-## database-sensitive tests (marked `pg`) again on a throwaway PostgreSQL server.
+## fault tests (Redis stopped, workers killed) in a session of their own, and the
+## database-sensitive tests (marked `pg`) again on a throwaway PostgreSQL server. The sessions run
+## side by side, one per core (scripts/test_lanes.py; `make test-serial` runs them in turn).
 test: $(VENV)/.stamp-dev lint imports typecheck
+	bash scripts/system-packages.sh test
+	$(PY) scripts/test_lanes.py
+
+test-serial: $(VENV)/.stamp-dev lint imports typecheck
 	bash scripts/system-packages.sh test
 	$(PY) -m pytest -q
 	$(PY) -m pytest -q -m faults

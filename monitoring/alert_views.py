@@ -164,6 +164,8 @@ def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
     name = rule.name
     with transaction.atomic():
         _audit(request, rule, deleted={f: _audited(rule, f) for f in AUDITED})
+        # Receivers that got a firing get its resolve, as for a disabled rule.
+        alerts.resolve_rule(rule, deleting=True)
         rule.delete()
     messages.success(request, f"Deleted the alert rule “{name}” and its past alerts.")
     return redirect("monitoring:alert_rules")

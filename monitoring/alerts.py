@@ -249,10 +249,13 @@ def evaluate(host: Host | None = None) -> tuple[int, int]:
     return fired, resolved
 
 
-def resolve_rule(rule: AlertRule, sent_to: AlertRule | None = None) -> int:
-    """A disabled or edited rule's open alerts end now; those whose firing was sent get a
-    resolve, so receivers see pairs. `sent_to` is the rule as it was before the edit: the
-    resolve goes to the addresses the firing went to. Returns how many were resolved."""
+def resolve_rule(
+    rule: AlertRule, sent_to: AlertRule | None = None, *, deleting: bool = False
+) -> int:
+    """A disabled, edited or deleted rule's open alerts end now; those whose firing was sent get
+    a resolve, so receivers see pairs. `sent_to` is the rule as it was before the edit: the
+    resolve goes to the addresses the firing went to. `deleting`: the resolve carries what it
+    says, since the alert is gone when it is sent. Returns how many were resolved."""
     now = timezone.now()
     was = sent_to or rule
     count = 0
@@ -262,7 +265,13 @@ def resolve_rule(rule: AlertRule, sent_to: AlertRule | None = None) -> int:
         if alert.last_notified_at is not None:
             alert.notifications += 1
             update.append("notifications")
-            notify.queue(alert, notify.RESOLVED, email=was.email, webhook_url=was.webhook_url)
+            notify.queue(
+                alert,
+                notify.RESOLVED,
+                email=was.email,
+                webhook_url=was.webhook_url,
+                frozen=deleting,
+            )
         alert.save(update_fields=update)
         count += 1
     return count

@@ -61,26 +61,46 @@ def recipients(rule_email: str) -> list[str]:
 
 
 def queue(
-    alert: Alert, event: str, *, email: str | None = None, webhook_url: str | None = None
+    alert: Alert,
+    event: str,
+    *,
+    email: str | None = None,
+    webhook_url: str | None = None,
+    frozen: bool = False,
 ) -> None:
     """Send the rule's e-mail and webhook for `alert` after the current transaction commits.
 
     `email` and `webhook_url` override the rule's (a resolve after an edit goes where the
-    firing went, not to the rule's new addresses).
+    firing went, not to the rule's new addresses). `frozen` sends what the alert says now
+    instead of reading it when the task runs: the rule and its alerts are being deleted.
     """
     rule = alert.rule
     pk = alert.pk
     to = rule.email if email is None else email
     url = rule.webhook_url if webhook_url is None else webhook_url
+    snapshot: dict[str, Any] = {"snapshot": payload(alert, event)} if frozen else {}
     if to:
-        extra = {} if email is None else {"to": to}
+        extra = {**({} if email is None else {"to": to}), **snapshot}
         transaction.on_commit(lambda: _send(send_email, pk, event, extra))
     if url:
-        extra = {} if webhook_url is None else {"url": url}
+        extra = {**({} if webhook_url is None else {"url": url}), **snapshot}
         transaction.on_commit(lambda: _send(send_webhook, pk, event, extra))
 
 
-def _send(task: Any, pk: int, event: str, extra: dict[str, str]) -> None:
+def _current(
+    alert_pk: int, event: str, snapshot: dict[str, Any] | None
+) -> tuple[dict[str, Any], str, str] | None:
+    """The alert as the notification tells it (JSON body), and its rule's e-mail and webhook:
+    the snapshot taken when it was queued, else the alert as stored (None: deleted since)."""
+    if snapshot is not None:
+        return snapshot, "", ""
+    alert = Alert.objects.select_related("rule").filter(pk=alert_pk).first()
+    if alert is None:
+        return None
+    return payload(alert, event), alert.rule.email, alert.rule.webhook_url
+
+
+def _send(task: Any, pk: int, event: str, extra: dict[str, Any]) -> None:
     """Queue one delivery; a broker that does not answer loses it (logged), never the
     evaluation that decided it (the Alert row stays, the page shows it)."""
     try:
@@ -94,16 +114,27 @@ def _retry_in(retries: int) -> int:
 
 
 @shared_task(bind=True, name="monitoring.notify.send_email", max_retries=RETRIES)
-def send_email(self: Any, alert_pk: int, event: str, to: str | None = None) -> None:
-    alert = Alert.objects.select_related("rule").filter(pk=alert_pk).first()
-    to = alert.rule.email if alert is not None and to is None else to
-    if alert is None or not to:
+def send_email(
+    self: Any,
+    alert_pk: int,
+    event: str,
+    to: str | None = None,
+    snapshot: dict[str, Any] | None = None,
+) -> None:
+    found = _current(alert_pk, event, snapshot)
+    if found is None:
+        return
+    body_json, rule_email, _ = found
+    to = rule_email if to is None else to
+    if not to:
         return
     verb = "FIRING" if event == FIRING else "resolved"
-    subject = f"[xenpanel] {verb}: {alert.rule.name} — {alert.subject_label}"
-    body = alert.message
+    subject = f"[xenpanel] {verb}: {body_json['rule']['name']} — {body_json['alert']['label']}"
+    message = body_json["alert"]["message"]
+    body = message
     if event == RESOLVED:
-        body = f"Resolved: the condition cleared.\n\nIt was: {alert.message}"
+        cleared = "the rule was deleted" if snapshot is not None else "the condition cleared"
+        body = f"Resolved: {cleared}.\n\nIt was: {message}"
     try:
         send_mail(subject[:200], body, settings.DEFAULT_FROM_EMAIL, recipients(to))
     except Exception as exc:  # noqa: BLE001 — SMTP errors are many classes; retry them all
@@ -165,16 +196,25 @@ def post_json(url: str, body: dict[str, Any], timeout: float = WEBHOOK_TIMEOUT) 
 
 
 @shared_task(bind=True, name="monitoring.notify.send_webhook", max_retries=RETRIES)
-def send_webhook(self: Any, alert_pk: int, event: str, url: str | None = None) -> None:
-    alert = Alert.objects.select_related("rule").filter(pk=alert_pk).first()
-    url = alert.rule.webhook_url if alert is not None and url is None else url
-    if alert is None or not url:
+def send_webhook(
+    self: Any,
+    alert_pk: int,
+    event: str,
+    url: str | None = None,
+    snapshot: dict[str, Any] | None = None,
+) -> None:
+    found = _current(alert_pk, event, snapshot)
+    if found is None:
+        return
+    body_json, _, rule_url = found
+    url = rule_url if url is None else url
+    if not url:
         return
     if not is_web_url(url):  # a retry would not change it
         log.error("alert %s: webhook %s is not an http(s) URL; not sent", alert_pk, safe_url(url))
         return
     try:
-        post_json(url, payload(alert, event))
+        post_json(url, body_json)
     except (OSError, urllib.error.URLError, ValueError) as exc:
         if self.request.retries >= RETRIES:
             log.error(

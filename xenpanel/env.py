@@ -74,13 +74,18 @@ def secret_key(var_dir: Path) -> str:
 
     var_dir.mkdir(parents=True, exist_ok=True)
     key = get_random_secret_key()
-    # O_EXCL: two processes starting at once must not end up with different keys.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
+    # Written aside, then linked into place: two processes starting at once (the test sessions
+    # `make test` runs side by side) end up with one key, and none reads a half-written file.
+    aside = var_dir / f".secret_key.{os.getpid()}"
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
+    try:
+        os.link(aside, path)
+    except FileExistsError:
+        key = path.read_text().strip()
+    finally:
+        aside.unlink()
     return key
 
 

@@ -101,6 +101,25 @@ def test_disabling_or_editing_a_rule_sends_resolved_where_firing_went(
         other.server.shutdown()
 
 
+def test_deleting_a_firing_rule_sends_its_resolve(
+    worker: object, admin_client, receiver: Receiver
+) -> None:  # type: ignore[no-untyped-def]
+    _full_pool()
+    rule = AlertRule.objects.create(
+        kind=AlertKind.POOL_FULL, name="pool 80", threshold=80, quiet_minutes=60,
+        webhook_url=receiver.url,
+    )  # fmt: skip
+    alerts.evaluate()
+    assert _events_after(receiver, 1) == ["firing"]
+    alert_id = receiver.bodies[0]["alert"]["id"]
+    page = admin_client.post(f"/monitoring/alerts/rules/{rule.pk}/delete/", {"confirm": "pool 80"})
+    assert page.status_code == 302 and not AlertRule.objects.filter(pk=rule.pk).exists()
+    assert _events_after(receiver, 2) == ["firing", "resolved"]
+    resolved = receiver.bodies[1]
+    assert resolved["alert"]["id"] == alert_id and resolved["alert"]["state"] == "resolved"
+    assert resolved["rule"]["name"] == "pool 80" and resolved["alert"]["resolved_at"]
+
+
 def _events_after(receiver: Receiver, count: int) -> list[str]:
     receiver.wait_for(count)
     time.sleep(0.5)  # nothing more arrives
