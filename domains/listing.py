@@ -177,8 +177,9 @@ def page_of(user: User, query: ListQuery) -> tuple[Page, list[Row]]:
     page = Paginator(filtered(user, query), PER_PAGE).get_page(query.page)
     # Sorting narrow rows (pk and the sort columns) and then reading the page's 50 by pk is
     # cheaper than sorting every matching row with all its joined columns.
-    order = list(page.object_list.values_list("pk", flat=True))
-    found = {d.pk: d for d in to_rows(Domain.objects.filter(pk__in=order).values_list(*ROW_FIELDS))}
+    keys: QuerySet[Domain] = page.object_list  # type: ignore[assignment]  # a sliced QuerySet
+    order = list(keys.values_list("pk", flat=True))
+    found = {d.pk: d for d in to_rows(rows_for_user(user).filter(pk__in=order).order_by())}
     return page, [found[pk] for pk in order if pk in found]
 
 
@@ -245,7 +246,7 @@ class Changes:
 def changes(user: User, seen: dict[int, str]) -> Changes:
     """What changed among the rows the page shows: two queries, whatever the page's size."""
     order = list(seen)
-    found = {d.pk: d for d in to_rows(rows_for_user(user).filter(pk__in=order))}
+    found = {d.pk: d for d in to_rows(rows_for_user(user).filter(pk__in=order).order_by())}
     current = decorate([found[pk] for pk in order if pk in found])
     return Changes(
         rows=[d for d in current if d.fingerprint != seen[d.pk]],

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -68,6 +69,9 @@ def main() -> int:
     parser.add_argument("--list", action="store_true", help="print the pieces and stop")
     args = parser.parse_args()
     todo = [p for p in pieces() if not args.only or p.name in args.only]
+    unknown = set(args.only or ()) - {p.name for p in pieces()}
+    if unknown:
+        parser.error(f"no such piece: {', '.join(sorted(unknown))} (see --list)")
     if args.list:
         for p in todo:
             print(f"{p.name:13s} pytest -q {' '.join(p.args)}")
@@ -75,18 +79,22 @@ def main() -> int:
     logs = Path(tempfile.mkdtemp(prefix="xenpanel-test-lanes-"))
     print(f"{len(todo)} test sessions, {args.lanes} at a time; logs in {logs}", flush=True)
     began = time.monotonic()
-    waiting, running, done = list(todo), [], []
-    while waiting or running:
-        while waiting and len(running) < args.lanes:
-            piece = waiting.pop(0)
-            start(piece, logs)
-            running.append(piece)
-        time.sleep(0.5)
-        for piece in [p for p in running if p.process and p.process.poll() is not None]:
-            finish(piece)
-            running.remove(piece)
-            done.append(piece)
+    waiting: list[Piece] = list(todo)
+    running: list[Piece] = []
+    done: list[Piece] = []
+    # SIGTERM (CI's timeout) ends the sessions too, and with them their Redis, sshd, PostgreSQL.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        schedule(waiting, running, done, args.lanes, logs)
+    finally:
+        for piece in running:
+            if piece.process is not None and piece.process.poll() is None:
+                piece.process.terminate()
+        for piece in running:
+            if piece.process is not None:
+                piece.process.wait(timeout=60)
     wall = time.monotonic() - began
+
     failed = [p for p in done if p.status != 0]
     for piece in failed:
         assert piece.log is not None
@@ -98,6 +106,22 @@ def main() -> int:
     verdict = "FAILED: " + ", ".join(p.name for p in failed) if failed else "all passed"
     print(f"wall clock {wall:.0f} s; {verdict}")
     return 1 if failed else 0
+
+
+def schedule(
+    waiting: list[Piece], running: list[Piece], done: list[Piece], lanes: int, logs: Path
+) -> None:
+    """Start pieces in order while a lane is free, until every piece has finished."""
+    while waiting or running:
+        while waiting and len(running) < lanes:
+            piece = waiting.pop(0)
+            start(piece, logs)
+            running.append(piece)
+        time.sleep(0.5)
+        for piece in [p for p in running if p.process and p.process.poll() is not None]:
+            finish(piece)
+            running.remove(piece)
+            done.append(piece)
 
 
 def start(piece: Piece, logs: Path) -> None:

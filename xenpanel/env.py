@@ -7,6 +7,7 @@ guessing, so a typo in a deployment fails at start-up with a message naming the 
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -76,16 +77,22 @@ def secret_key(var_dir: Path) -> str:
     key = get_random_secret_key()
     # Written aside, then linked into place: two processes starting at once (the test sessions
     # `make test` runs side by side) end up with one key, and none reads a half-written file.
-    aside = var_dir / f".secret_key.{os.getpid()}"
-    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd, aside = tempfile.mkstemp(dir=var_dir, prefix=".secret_key.")  # mode 0600
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     try:
         os.link(aside, path)
     except FileExistsError:
         key = path.read_text().strip()
+    except OSError:  # a filesystem without hard links: create it exclusively, as before
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
     finally:
-        aside.unlink()
+        os.unlink(aside)
     return key
 
 

@@ -80,7 +80,7 @@ class TemplateSerializer(serializers.ModelSerializer):
     # A list passes what it read for its whole page in the context (`page_context`); one
     # template (the detail) is read on its own.
     def _batched(self, key: str, template: DomainTemplate) -> Any:
-        if key not in self.context:
+        if template.pk not in self.context.get(key, {}):
             self.context.update(page_context([template]))
         return self.context[key][template.pk]
 

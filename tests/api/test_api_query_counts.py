@@ -61,8 +61,13 @@ def _rows(user: Any, start: int, stop: int) -> None:
     # Templates, each made of a domU by a job, with a volume and a clone.
     templates = DomainTemplate.objects.bulk_create(
         DomainTemplate(
-            host=host, name=f"t{i}", owner=user, config_text=CONFIG, state="ready",
-            snapshot="tpl", memory_mb=512,
+            host=host,
+            name=f"t{i}",
+            owner=user,
+            config_text=CONFIG,
+            state="ready",
+            snapshot="tpl",
+            memory_mb=512,
         )  # fmt: skip
         for i in range(start, stop)
     )
