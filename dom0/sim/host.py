@@ -224,6 +224,12 @@ class SimHost:
             state["boot_time"] = time.time()
             state["boot_id"] = str(uuid.uuid4())
 
+    def age(self, seconds: float) -> None:
+        """Move the boot back by `seconds`: the host has been up that much longer (Domain-0's
+        CPU time grows with it, as on a host that ran for a while before a reboot)."""
+        with self.store.edit() as state:
+            state["boot_time"] = float(state["boot_time"]) - seconds
+
     @property
     def boot_id(self) -> str:
         value: str = self.store.read()["boot_id"]
