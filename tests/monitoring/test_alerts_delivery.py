@@ -67,15 +67,9 @@ def test_a_condition_back_inside_the_quiet_period_is_sent_when_it_ends(
 def test_disabling_or_editing_a_rule_sends_resolved_where_firing_went(
     worker: object, admin_client, receiver: Receiver
 ) -> None:  # type: ignore[no-untyped-def]
-    _full_pool()
     other = Receiver()
     try:
-        rule = AlertRule.objects.create(
-            kind=AlertKind.POOL_FULL, name="pool 80", threshold=80, quiet_minutes=60,
-            webhook_url=receiver.url,
-        )  # fmt: skip
-        alerts.evaluate()
-        assert _events_after(receiver, 1) == ["firing"]
+        rule = _firing_pool_rule(receiver)
         form = {"name": "pool 80", "kind": AlertKind.POOL_FULL, "threshold": "80",
                 "quiet_minutes": "60", "email": "", "webhook_url": receiver.url}  # fmt: skip
         page = admin_client.post(f"/monitoring/alerts/rules/{rule.pk}/", form)  # disabled
@@ -104,13 +98,7 @@ def test_disabling_or_editing_a_rule_sends_resolved_where_firing_went(
 def test_deleting_a_firing_rule_sends_its_resolve(
     worker: object, admin_client, receiver: Receiver
 ) -> None:  # type: ignore[no-untyped-def]
-    _full_pool()
-    rule = AlertRule.objects.create(
-        kind=AlertKind.POOL_FULL, name="pool 80", threshold=80, quiet_minutes=60,
-        webhook_url=receiver.url,
-    )  # fmt: skip
-    alerts.evaluate()
-    assert _events_after(receiver, 1) == ["firing"]
+    rule = _firing_pool_rule(receiver)
     alert_id = receiver.bodies[0]["alert"]["id"]
     page = admin_client.post(f"/monitoring/alerts/rules/{rule.pk}/delete/", {"confirm": "pool 80"})
     assert page.status_code == 302 and not AlertRule.objects.filter(pk=rule.pk).exists()
@@ -118,6 +106,18 @@ def test_deleting_a_firing_rule_sends_its_resolve(
     resolved = receiver.bodies[1]
     assert resolved["alert"]["id"] == alert_id and resolved["alert"]["state"] == "resolved"
     assert resolved["rule"]["name"] == "pool 80" and resolved["alert"]["resolved_at"]
+
+
+def _firing_pool_rule(receiver: Receiver) -> AlertRule:
+    """A pool-80 % rule on a full pool, evaluated: its firing reached `receiver`."""
+    _full_pool()
+    rule = AlertRule.objects.create(
+        kind=AlertKind.POOL_FULL, name="pool 80", threshold=80, quiet_minutes=60,
+        webhook_url=receiver.url,
+    )  # fmt: skip
+    alerts.evaluate()
+    assert _events_after(receiver, 1) == ["firing"]
+    return rule
 
 
 def _events_after(receiver: Receiver, count: int) -> list[str]:
